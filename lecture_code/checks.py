@@ -1,0 +1,125 @@
+"""The assertions behind the book's verified claims.
+
+Every derived result in the book is followed by a cell that computes it two independent ways
+(closed form against simulation, identity against brute force, estimator against exact value)
+and asserts that they agree. A wrong formula in the text or in the code then fails the build.
+
+A Monte Carlo estimate never equals its target exactly, so each check carries a tolerance that
+the sample size justifies. For a mean of ``n`` independent draws with standard deviation ``s``
+the standard error is ``s / sqrt(n)``; :func:`monte_carlo_tolerance` returns ``z`` standard
+errors. With ``z = 5`` a correct formula fails by chance with probability below ``6e-7`` per
+check, while an error larger than the tolerance is caught every time. Because every chapter runs
+with a fixed seed, a check that passes once passes always.
+
+Book: preface, section "How to read the checks".
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from lecture_code.validation import check_int, check_real
+
+
+def monte_carlo_tolerance(std: float | torch.Tensor, n: int, z: float = 5.0) -> float:
+    """``z * std / sqrt(n)``: ``z`` standard errors of a mean of ``n`` draws.
+
+    Args:
+        std: the standard deviation of one draw (a number, or a tensor whose largest entry is
+            used, so that the tolerance covers every coordinate).
+        n: the number of independent draws averaged.
+        z: how many standard errors to allow.
+    """
+    if isinstance(std, torch.Tensor):
+        std = float(std.max())
+    check_real("std", std, low=0.0)
+    check_int("n", n, low=1)
+    check_real("z", z, low=0.0, low_open=True)
+    return z * std / math.sqrt(n)
+
+
+def _as_tensor(value: float | torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(value, dtype=torch.float64)
+
+
+def _fmt(value: torch.Tensor) -> str:
+    if value.numel() == 1:
+        return f"{value.item():.6g}"
+    return f"tensor of shape {tuple(value.shape)}"
+
+
+def verify_close(
+    claim: str,
+    estimate: float | torch.Tensor,
+    reference: float | torch.Tensor,
+    tol: float,
+    *,
+    quiet: bool = False,
+) -> float:
+    """Assert ``max |estimate - reference| <= tol`` and report it.
+
+    Args:
+        claim: what is being checked, in words ("posterior mean, eq. (3.7)").
+        estimate: the simulated or estimated value; any shape.
+        reference: the exact value, with the same shape as ``estimate`` (no broadcasting).
+        tol: the largest allowed absolute difference, justified by the sample size.
+        quiet: do not print the one-line report.
+
+    Returns:
+        The largest absolute difference.
+
+    Raises:
+        AssertionError: naming the claim, both values and the tolerance.
+    """
+    check_real("tol", tol, low=0.0)
+    a, b = _as_tensor(estimate), _as_tensor(reference)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"estimate and reference of {claim!r} must have the same shape, "
+            f"got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+        raise AssertionError(f"{claim}: non-finite values (estimate {a}, reference {b})")
+    diff = float((a - b).abs().max())
+    report = (
+        f"{claim}: estimate {_fmt(a)}, reference {_fmt(b)}, "
+        f"max |difference| {diff:.3g} <= tolerance {tol:.3g}"
+    )
+    if not diff <= tol:
+        raise AssertionError("FAILED " + report.replace("<=", "exceeds"))
+    if not quiet:
+        print("checked", report)
+    return diff
+
+
+def verify_less(
+    claim: str,
+    smaller: float | torch.Tensor,
+    larger: float | torch.Tensor,
+    *,
+    margin: float = 0.0,
+    quiet: bool = False,
+) -> float:
+    """Assert ``smaller + margin <= larger`` elementwise and report the smallest gap.
+
+    Used for inequalities such as the ELBO lying below the log-likelihood.
+
+    Returns:
+        The smallest value of ``larger - smaller``.
+    """
+    check_real("margin", margin)
+    a, b = _as_tensor(smaller), _as_tensor(larger)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"the two sides of {claim!r} must have the same shape, "
+            f"got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    gap = float((b - a).min())
+    report = f"{claim}: smallest gap {gap:.4g} (required >= {margin:.3g})"
+    if not gap >= margin:
+        raise AssertionError("FAILED " + report)
+    if not quiet:
+        print("checked", report)
+    return gap
