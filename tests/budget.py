@@ -45,8 +45,12 @@ def run_chapter(path: Path, threads: int | None = None, timeout: int = 900) -> t
     if threads is not None:
         for key in _THREAD_VARIABLES:
             os.environ[key] = str(threads)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     peak = 0
     done = threading.Event()
     try:
