@@ -17,13 +17,15 @@ BOOK_HTML := _build/html
 JB_FLAGS := --builder html -W -n --keep-going
 PYTEST_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 
-.PHONY: help setup book html test unit lint figures benchmark clean
+.PHONY: help setup chromium book html test unit lint figures budget benchmark clean
 
 help:
 	@echo "make book        set up, execute every chapter and build the HTML book (warnings are errors)"
 	@echo "make test        set up, build the book, then ruff, unit tests, nbval and built-book checks"
 	@echo "make figures     regenerate every figure of the book into figures/ (PNG and PDF)"
+	@echo "make budget      run each chapter in a fresh 1-CPU kernel, as on Binder: time and memory"
 	@echo "make benchmark   run the Lorenz-96 benchmark (book profile) into results/"
+	@echo "make chromium    install headless Chromium and chromedriver when missing (make test does)"
 	@echo "make clean       remove _build/ (keeps .venv)"
 
 $(STAMP): requirements.txt requirements-test.txt pyproject.toml
@@ -35,25 +37,46 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 
 setup: $(STAMP)
 
+# Headless Chromium and its driver, for the checks of the book in a browser (tests/test_browser.py),
+# from Debian's packages when they are missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || ( \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
+
+# The execution cache keys a page on its own code cells, and Sphinx re-reads only changed pages,
+# so a change to lecture_code alone would leave stale outputs and figures. When the package's
+# source changes, forget both and execute every page again.
+CODE_HASH = $(shell cat $$(find lecture_code -name '*.py' | sort) | sha256sum | cut -c1-16)
 html: $(STAMP)
+	@if [ "$$(cat _build/.code_hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \
+	  echo "lecture_code changed: executing every page again"; \
+	  rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo "$(CODE_HASH)" > _build/.code_hash
 
 book: html
 	@echo "The book is at $(abspath $(BOOK_HTML))/index.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lecture_code tests
-	$(BIN)/ruff format --check lecture_code tests
+	$(BIN)/ruff check lecture_code tests _ext
+	$(BIN)/ruff format --check lecture_code tests _ext
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -m "not built_book"
 
 # The whole suite. pytest's exit status 5 (no test collected) fails the target like any other.
-test: lint html
+test: lint html chromium
 	$(BIN)/pytest $(PYTEST_FLAGS)
 
 figures: $(STAMP)
 	$(BIN)/python -m lecture_code.figures --out figures --format png,pdf
+
+# Every chapter in a fresh kernel pinned to one CPU with one-thread pools and an empty model
+# cache, as a Binder reader runs it; fails when one takes over 5 minutes or 1.5 GB.
+budget: $(STAMP)
+	$(BIN)/python -m tests.budget --threads 1
 
 benchmark: $(STAMP)
 	$(BIN)/python -m lecture_code.benchmark --profile book --out results

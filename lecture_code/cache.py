@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +28,9 @@ import torch
 import lecture_code
 
 ENV_VAR = "LECTURE_CODE_CACHE"
+
+# How Python's default repr shows an object's address: "<function f at 0x7f3a...>".
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def cache_dir() -> Path:
@@ -67,10 +71,18 @@ def cache_key(name: str, config: Any, modules: Iterable[ModuleType] | None = Non
     """The key of a build: its name, its configuration's ``repr`` and the code fingerprint.
 
     A frozen dataclass's ``repr`` lists every field, so any change of setting changes the key.
+    A ``repr`` that shows a memory address (an object without a ``repr`` of its own, such as a
+    function or a network) would give a new key in every run, so it is refused.
     """
+    text = repr(config)
+    if _ADDRESS.search(text):
+        raise ValueError(
+            f"the configuration of {name!r} must have a repr without memory addresses (use a "
+            f"frozen dataclass of numbers and strings), got {text}"
+        )
     digest = hashlib.sha256()
     digest.update(name.encode())
-    digest.update(repr(config).encode())
+    digest.update(text.encode())
     digest.update(code_fingerprint(modules).encode())
     return digest.hexdigest()[:20]
 
@@ -102,9 +114,15 @@ def cached(
     result = build()
     if not isinstance(result, dict):
         raise TypeError(f"build() of {name!r} must return a dict, got {type(result).__name__}")
-    tmp = path.with_suffix(".tmp")
-    torch.save(result, tmp)
-    tmp.replace(path)  # atomic: a run killed mid-write leaves no half file behind
+    # Write to a file of this process's own and rename it: the rename is atomic, so a run
+    # killed mid-write leaves no half file, and two runs building the same key at once (the
+    # book build and nbval) do not write over each other's unfinished file.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        torch.save(result, tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     if verbose:
         print(f"built {name} and cached it ({path.name})")
     return result

@@ -14,6 +14,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from _pytest.compat import legacy_path
 from nbval.plugin import IPyNbFile
 
 from tests.book_toc import ROOT, toc_sources
@@ -29,10 +30,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
         return None
     if file_path.resolve() not in {p.resolve() for p in toc_sources()}:
         return None
-    notebook = jupytext.read(file_path)
-    target = _CONVERTED / file_path.resolve().relative_to(ROOT).with_suffix(".ipynb")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, target)
-    node = IPyNbFile.from_parent(parent, path=target)
+    node = MystNotebook.from_parent(parent, path=file_path)
     node.add_marker(pytest.mark.notebook)
     return node
+
+
+class MystNotebook(IPyNbFile):
+    """nbval's notebook collector for a MyST file.
+
+    The node keeps the ``.md`` path, so ``pytest book/part1/02_forward_process.md`` selects it
+    and reports name the chapter. nbval reads the notebook and starts the kernel from
+    ``fspath``, which points at a jupytext conversion written to ``_build/nbval/``.
+    """
+
+    @property
+    def fspath(self):
+        target = _CONVERTED / self.path.resolve().relative_to(ROOT).with_suffix(".ipynb")
+        if not target.is_file() or target.stat().st_mtime < self.path.stat().st_mtime:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(jupytext.read(self.path), target)
+        return legacy_path(target)

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from lecture_code.seeding import DEFAULT_SEED
 from lecture_code.style import STYLES, use_style
-from lecture_code.validation import check_choice, check_int
+from lecture_code.validation import check_choice, check_int, check_real
 
 FigureBuilder = Callable[[int, str], Figure]
 
@@ -92,28 +92,48 @@ def make_figure(name: str, seed: int = DEFAULT_SEED, style: str = "book") -> Fig
     check_int("seed", seed, low=0)
     check_choice("style", style, STYLES)
     with use_style(style):
-        fig = spec.build(seed, style)
+        try:
+            fig = spec.build(seed, style)
+        except Exception as error:
+            # Say which figure failed: in a chapter or the gallery the traceback alone does not.
+            error.add_note(f"while building figure {name!r} of {spec.chapter} (seed {seed})")
+            raise
     if not isinstance(fig, Figure):
         raise TypeError(f"figure {name!r} must build a matplotlib Figure, got {type(fig).__name__}")
     return fig
 
 
 def save_figure(
-    fig: Figure, stem: str | Path, formats: Iterable[str] = ("png",), style: str = "book"
+    fig: Figure,
+    stem: str | Path,
+    formats: Iterable[str] = ("png",),
+    style: str = "book",
+    dpi: float | None = None,
 ) -> list[Path]:
     """Write ``fig`` to ``stem.<format>`` for each format, in ``style``, without time stamps.
+
+    Args:
+        fig: the figure.
+        stem: the path without suffix; its folder is created.
+        formats: some of :data:`FORMATS`.
+        style: ``"book"`` or ``"slide"``, for the resolution and the bounding box.
+        dpi: dots per inch of the PNG (> 0); the style's own when ``None``.
 
     Returns:
         The paths written.
     """
     stem = Path(stem)
+    formats = list(formats)
+    for fmt in formats:
+        check_choice("format", fmt, FORMATS)
+    if dpi is not None:
+        check_real("dpi", dpi, low=0.0, low_open=True)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     # savefig reads the resolution and the bounding-box rule from the style at save time.
     with use_style(style):
         for fmt in formats:
-            check_choice("format", fmt, FORMATS)
             path = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(path, format=fmt, metadata=_METADATA[fmt])
+            fig.savefig(path, format=fmt, metadata=_METADATA[fmt], dpi=dpi)
             paths.append(path)
     return paths

@@ -1,0 +1,257 @@
+"""Figures of chapter 9, "Lorenz-96 and chaos".
+
+Each builder integrates the system with :mod:`lecture_code.lorenz96` and hands the results to
+:mod:`lecture_code.plots_lorenz96`. The random streams and sizes are the chapter's own
+(``generator_for(seed, "ch09", ...)``), so with the default seed a figure shows exactly the runs
+whose numbers the chapter quotes. The integrations that several figures share are computed once
+per seed and process (``functools.cache``); nothing modifies their results.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+from matplotlib.figure import Figure
+
+from lecture_code import lorenz96 as l96
+from lecture_code import plots_lorenz96 as plots
+from lecture_code.figures import register
+from lecture_code.seeding import generator_for
+from lecture_code.style import figsize
+
+CHAPTER = "book/part3/09_lorenz96"
+
+#: The deterministic and the stochastic (truth) systems of the chapter.
+DETERMINISTIC = l96.Lorenz96(sigma_xi=0.0)
+TRUTH = l96.Lorenz96()
+#: Colour scale of the state plots: most values lie within mean ± 2.5 std of the attractor.
+LIMIT = 10.0
+#: Hovmöller diagram: time units shown.
+HOVMOLLER_TIME = 5.0
+#: RK4 convergence: end time, steps compared, reference step.
+CONVERGENCE_TIME = 0.5
+CONVERGENCE_DTS = (0.02, 0.01, 0.005, 0.0025, 0.00125)
+REFERENCE_DT = 0.5 / 1600
+#: Attractor statistics: independent trajectories and their length in time units.
+STATS_B, STATS_TIME = 100, 20.0
+#: Lyapunov exponent: independent runs, averaging time, transient (time units).
+LYAP_B, LYAP_TIME, LYAP_TRANSIENT = 16, 40.0, 5.0
+#: Published range of λ_1 for K = 40, F = 8 (about 1.7 to one decimal).
+LYAP_PUBLISHED = (1.6, 1.8)
+#: Error growth: controls, members, lead time (time units), perturbation sizes.
+GROWTH_B, GROWTH_M, GROWTH_TIME = 40, 10, 15.0
+GROWTH_AMPLITUDES = (1e-6, 1e-2)
+#: Oracle figure: members and the longer lead (model steps).
+ORACLE_M, ORACLE_LONG_LEAD = 4000, 20
+
+
+@functools.cache
+def attractor_sample(seed: int) -> torch.Tensor:
+    """(STATS_B, N, K) deterministic trajectories on the attractor (the chapter's sample)."""
+    generator = generator_for(seed, "ch09", "statistics")
+    u_0 = l96.spin_up(STATS_B, DETERMINISTIC, generator)
+    n_steps = l96.lead_steps(STATS_TIME, DETERMINISTIC)
+    return l96.trajectory(u_0, n_steps, DETERMINISTIC, None)
+
+
+@register(
+    "ch09_ring",
+    chapter=CHAPTER,
+    caption="One Lorenz-96 state on the attractor (K = 40, F = 8): on its ring of sites (left; "
+    "the distance from the dashed circle and the colour, red positive and blue negative, give "
+    "u_k) and unrolled against the site index (right), with the unstable fixed point u = F and "
+    "the attractor mean.",
+)
+def build_ring(seed: int, style: str) -> Figure:
+    u = attractor_sample(seed)
+    state = u[0, -1]
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.45))
+    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+    plots.plot_ring(left, state, limit=LIMIT)
+    plots.plot_state(right, state, F=DETERMINISTIC.F, mean=float(u.mean()))
+    return fig
+
+
+@register(
+    "ch09_hovmoller",
+    chapter=CHAPTER,
+    caption="Hovmöller diagram of the deterministic Lorenz-96 system: u_k(t) with sites across "
+    "and time upwards. About eight crests share the ring (a wavelength near five sites), and "
+    "they drift slowly towards lower k while growing and decaying irregularly.",
+)
+def build_hovmoller(seed: int, style: str) -> Figure:
+    u = attractor_sample(seed)[0]
+    n = l96.lead_steps(HOVMOLLER_TIME, DETERMINISTIC)
+    time = DETERMINISTIC.Delta * torch.arange(n + 1)
+    fig = Figure(figsize=figsize(style, 0.8, aspect=0.8))
+    plots.plot_hovmoller(fig.subplots(), time, u[: n + 1], limit=LIMIT)
+    return fig
+
+
+def convergence_errors(seed: int) -> dict[str, torch.Tensor]:
+    """Max error at ``CONVERGENCE_TIME`` of RK4 and Euler for each step in CONVERGENCE_DTS."""
+    u_0 = l96.spin_up(8, DETERMINISTIC, generator_for(seed, "ch09", "rk4"))
+    F = DETERMINISTIC.F
+    reference = l96.integrate(u_0, CONVERGENCE_TIME, REFERENCE_DT, F)
+    return {
+        method: torch.tensor(
+            [
+                float((l96.integrate(u_0, CONVERGENCE_TIME, dt, F, method) - reference).abs().max())
+                for dt in CONVERGENCE_DTS
+            ]
+        )
+        for method in ("rk4", "euler")
+    }
+
+
+@register(
+    "ch09_rk4_convergence",
+    chapter=CHAPTER,
+    caption="Error at t = 0.5 against the step δ, for RK4 and forward Euler, from eight states on "
+    "the attractor, against a reference with δ = 0.5/1600. Halving δ divides the RK4 error by "
+    "about 16: fourth order.",
+)
+def build_rk4_convergence(seed: int, style: str) -> Figure:
+    errors = convergence_errors(seed)
+    orders = {name: l96.convergence_order(CONVERGENCE_DTS, e) for name, e in errors.items()}
+    fig = Figure(figsize=figsize(style, 0.75, aspect=0.75))
+    plots.plot_convergence(
+        fig.subplots(),
+        CONVERGENCE_DTS,
+        {"RK4": errors["rk4"], "Euler": errors["euler"]},
+        {"RK4": orders["rk4"], "Euler": orders["euler"]},
+    )
+    return fig
+
+
+@register(
+    "ch09_statistics",
+    chapter=CHAPTER,
+    caption="Statistics of u_k on the attractor of the deterministic system (100 trajectories of "
+    "20 time units, all sites pooled): the histogram with its mean and standard deviation "
+    "(left) and the time autocorrelation (right), with the stride between training "
+    "transitions marked.",
+)
+def build_statistics(seed: int, style: str) -> Figure:
+    u = attractor_sample(seed)
+    max_lag = l96.lead_steps(2.0, DETERMINISTIC)
+    acf = l96.autocorrelation(u, max_lag)
+    lag_time = DETERMINISTIC.Delta * torch.arange(max_lag + 1)
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.4))
+    left, right = fig.subplots(1, 2)
+    plots.plot_histogram(left, u.flatten(), mean=float(u.mean()), std=float(u.std()))
+    plots.plot_autocorrelation(right, lag_time, acf, mark=0.25)
+    return fig
+
+
+@functools.cache
+def lyapunov_run(seed: int) -> tuple[torch.Tensor, l96.LyapunovRun]:
+    """The chapter's Lyapunov computation: (LYAP_B,) estimates and the run."""
+    return l96.lyapunov_estimates(
+        DETERMINISTIC,
+        generator_for(seed, "ch09", "lyapunov"),
+        time=LYAP_TIME,
+        B=LYAP_B,
+        transient=LYAP_TRANSIENT,
+    )
+
+
+@register(
+    "ch09_lyapunov",
+    chapter=CHAPTER,
+    caption="Running estimates of the leading Lyapunov exponent by QR re-orthonormalisation, "
+    "for 16 independent runs after a transient of 5 time units: each settles as the "
+    "averaging time grows; their mean lies in the published range (shaded).",
+)
+def build_lyapunov(seed: int, style: str) -> Figure:
+    estimates, run = lyapunov_run(seed)
+    n_skip = l96.lead_steps(LYAP_TRANSIENT, DETERMINISTIC)
+    growth = run.log_growth[:, n_skip:, 0]
+    time = DETERMINISTIC.Delta * torch.arange(1, growth.shape[1] + 1, dtype=torch.float64)
+    running = growth.cumsum(dim=1) / time
+    fig = Figure(figsize=figsize(style, 0.9, aspect=0.6))
+    plots.plot_running_lyapunov(
+        fig.subplots(),
+        time,
+        running,
+        estimate=float(estimates.mean()),
+        published=LYAP_PUBLISHED,
+    )
+    return fig
+
+
+@functools.cache
+def error_growth(seed: int) -> dict[float, torch.Tensor]:
+    """d_0 -> (GROWTH_B, GROWTH_M, N) RMS distance of perturbed members from their control."""
+    generator = generator_for(seed, "ch09", "growth")
+    u_0 = l96.spin_up(GROWTH_B, DETERMINISTIC, generator)
+    n_steps = l96.lead_steps(GROWTH_TIME, DETERMINISTIC)
+    return {
+        a: l96.perturbation_growth(u_0, a, GROWTH_M, n_steps, DETERMINISTIC, generator)
+        for a in GROWTH_AMPLITUDES
+    }
+
+
+@register(
+    "ch09_error_growth",
+    chapter=CHAPTER,
+    caption="Distance of perturbed members from their unperturbed control (geometric mean over "
+    "40 controls and 10 members each) against lead time, for two initial sizes d_0: "
+    "exponential growth at the rate λ₁ (dotted) until the distance saturates at the "
+    "climatological level √2 std (dashed).",
+)
+def build_error_growth(seed: int, style: str) -> Figure:
+    rms = error_growth(seed)
+    estimates, _ = lyapunov_run(seed)
+    u = attractor_sample(seed)
+    time = DETERMINISTIC.Delta * torch.arange(next(iter(rms.values())).shape[-1])
+    labels = {a: f"$d_0 = 10^{{{round(math.log10(a))}}}$" for a in rms}
+    curves = {labels[a]: torch.log(r).mean(dim=(0, 1)).exp() for a, r in rms.items()}
+    fig = Figure(figsize=figsize(style, 0.9, aspect=0.65))
+    plots.plot_error_growth(
+        fig.subplots(),
+        time,
+        curves,
+        amplitude={labels[a]: a for a in rms},
+        lam=float(estimates.mean()),
+        saturation=float(2.0**0.5 * u.std()),
+    )
+    return fig
+
+
+@register(
+    "ch09_oracle_one_step",
+    chapter=CHAPTER,
+    caption="Forecasts of site k = 0 from one exact state of the stochastic truth. Left: one "
+    "model step Δ = 0.05; the oracle's members spread as N(·, σ_ξ²Δ) around the deterministic "
+    "forecast. Right: 20 steps (one time unit); the distribution is wider, shifted and skewed, "
+    "and the deterministic forecast is one point that says nothing about it.",
+)
+def build_oracle_one_step(seed: int, style: str) -> Figure:
+    generator = generator_for(seed, "ch09", "oracle_figure")
+    u_0 = l96.spin_up(1, TRUTH, generator)
+    members = u_0.expand(ORACLE_M, -1)
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.42))
+    left, right = fig.subplots(1, 2)
+    one = l96.model_step(members, TRUTH, generator)
+    deterministic = l96.model_step(u_0, TRUTH, None)
+    sd = TRUTH.sigma_xi * TRUTH.Delta**0.5
+    plots.plot_one_step(
+        left,
+        one[:, 0],
+        float(deterministic[0, 0]),
+        gaussian=(float(deterministic[0, 0]), sd),
+        title=f"lead Δ = {TRUTH.Delta:g}",
+    )
+    far = l96.trajectory(members, ORACLE_LONG_LEAD, TRUTH, generator)[:, -1]
+    far_deterministic = l96.trajectory(u_0, ORACLE_LONG_LEAD, TRUTH, None)[:, -1]
+    plots.plot_one_step(
+        right,
+        far[:, 0],
+        float(far_deterministic[0, 0]),
+        gaussian=None,
+        title=f"lead {ORACLE_LONG_LEAD}Δ = {ORACLE_LONG_LEAD * TRUTH.Delta:g} time unit",
+    )
+    return fig

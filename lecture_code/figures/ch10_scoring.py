@@ -1,0 +1,211 @@
+"""Figures of chapter 10, "Scoring probabilistic forecasts".
+
+Each builder draws synthetic forecasts with :mod:`lecture_code.metrics`, scores them there, and
+hands the numbers to :mod:`lecture_code.plots_scoring`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from matplotlib.figure import Figure
+
+from lecture_code import metrics
+from lecture_code import plots_scoring as plots
+from lecture_code.figures import register
+from lecture_code.seeding import generator_for
+from lecture_code.style import figsize
+
+CHAPTER = "book/part3/10_scoring_rules"
+
+#: The observation, the Gaussian forecast (mean, std) and the ensemble of the CRPS figure.
+Y_OBS = 0.8
+GAUSS = (0.0, 1.0)
+MEMBERS = (-1.3, -0.4, 0.1, 0.3, 1.5)
+#: Ensemble sizes of the bias and spread–skill figures.
+M_VALUES = (2, 3, 5, 10, 20, 50)
+#: The true distribution N(MU_TRUE, SIGMA_TRUE^2) of the hedging figure.
+MU_TRUE, SIGMA_TRUE = 0.5, 1.2
+#: (title, dispersion, bias) of the four synthetic ensembles of the rank-histogram figure.
+RANK_CASES = (
+    ("calibrated", 1.0, 0.0),
+    ("under-dispersed (spread x 0.5)", 0.5, 0.0),
+    ("over-dispersed (spread x 2)", 2.0, 0.0),
+    ("biased (members + 0.5)", 1.0, 0.5),
+)
+
+
+@register(
+    "ch10_crps_area",
+    chapter=CHAPTER,
+    caption="The CRPS is the integral over thresholds of the squared gap between the forecast "
+    "CDF and the observation's step function, for a Gaussian forecast (left) and a five-member "
+    "ensemble (right).",
+)
+def build_crps_area(seed: int, style: str) -> Figure:
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.7))
+    axes = fig.subplots(2, 2, sharex=True)
+    z = torch.linspace(-3.5, 3.5, 7001, dtype=torch.float64)
+    y = torch.tensor(Y_OBS, dtype=torch.float64)
+    members = torch.tensor(MEMBERS, dtype=torch.float64)
+    mu, sigma = torch.tensor(GAUSS[0]), torch.tensor(GAUSS[1])
+    cdfs = {
+        r"forecast $\mathcal{N}(0, 1)$": torch.special.ndtr((z - mu) / sigma),
+        f"ensemble, $M = {len(MEMBERS)}$": (members[:, None] <= z).to(torch.float64).mean(0),
+    }
+    crps = [
+        float(metrics.crps_gaussian(mu, sigma, y)),
+        float(metrics.crps_ensemble(members[None, :, None], y.reshape(1, 1), fair=False)[0, 0]),
+    ]
+    for column, ((label, cdf), score) in enumerate(zip(cdfs.items(), crps, strict=True)):
+        plots.plot_cdf_and_step(axes[0, column], z, cdf, Y_OBS, label=label)
+        integrand = (cdf - (z >= Y_OBS).to(torch.float64)) ** 2
+        plots.plot_brier_integrand(axes[1, column], z, integrand, score)
+        axes[0, column].set_xlabel("")
+    plots.plot_members(axes[0, 1], members)
+    return fig
+
+
+@register(
+    "ch10_estimator_bias",
+    chapter=CHAPTER,
+    caption="Mean ensemble CRPS minus the exact CRPS of the distribution the members come from: "
+    "the standard estimator is too high by E|X - X'|/(2M), the fair estimator is unbiased at "
+    "every M (bars: two standard errors over 20,000 ensembles).",
+)
+def build_estimator_bias(seed: int, style: str) -> Figure:
+    fig = Figure(figsize=figsize(style, 0.8, aspect=0.65))
+    ax = fig.subplots()
+    n = 20_000
+    # Members and observation ~ N(mu, 1), one mu per case: the exact mean CRPS is 1/sqrt(pi),
+    # and E|X - X'| = 2/sqrt(pi).
+    exact = 1.0 / math.sqrt(math.pi)
+    bias: dict[str, tuple[list[float], list[float]]] = {"standard": ([], []), "fair": ([], [])}
+    for M in M_VALUES:
+        generator = generator_for(seed, "ch10", "bias", M)
+        ensemble, y = metrics.synthetic_ensemble(n, M, 1, generator, log_sigma_std=0.0)
+        for name, fair in (("standard", False), ("fair", True)):
+            scores = metrics.crps_ensemble(ensemble, y, fair=fair)[:, 0]
+            bias[name][0].append(float(scores.mean()) - exact)
+            bias[name][1].append(float(scores.std()) / math.sqrt(n))
+    grid = torch.logspace(math.log10(M_VALUES[0]), math.log10(M_VALUES[-1]), 100)
+    theory = (2.0 / math.sqrt(math.pi)) / (2.0 * grid)
+    data = {name: (torch.tensor(m), torch.tensor(s)) for name, (m, s) in bias.items()}
+    plots.plot_estimator_bias(ax, torch.tensor(M_VALUES), data, (grid, theory))
+    return fig
+
+
+@register(
+    "ch10_hedging",
+    chapter=CHAPTER,
+    caption="Expected CRPS of a Gaussian forecast when the truth is N(0.5, 1.2^2): it is "
+    "smallest at the true standard deviation (left) and the true mean (right); the mean "
+    "absolute error E|X - Y| alone (dashed) rewards a collapsed, overconfident forecast.",
+)
+def build_hedging(seed: int, style: str) -> Figure:
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.45))
+    left, right = fig.subplots(1, 2, sharey=True)
+    sigma = torch.linspace(0.02, 3.0, 300, dtype=torch.float64)
+    mu = torch.linspace(MU_TRUE - 2.5, MU_TRUE + 2.5, 301, dtype=torch.float64)
+    at_true_mu = torch.full_like(sigma, MU_TRUE)
+    at_true_sigma = torch.full_like(mu, SIGMA_TRUE)
+    crps_sigma = metrics.expected_crps_gaussian(at_true_mu, sigma, MU_TRUE, SIGMA_TRUE)
+    # E|X - Y| is the CRPS without its spread term E|X - X'| / 2 = sigma / sqrt(pi).
+    mae_sigma = crps_sigma + sigma / math.sqrt(math.pi)
+    # Monte Carlo: the closed form against the average CRPS over draws of the truth.
+    n = 20_000
+    draws = MU_TRUE + SIGMA_TRUE * torch.randn(
+        n, generator=generator_for(seed, "ch10", "hedging"), dtype=torch.float64
+    )
+    sigma_mc = torch.tensor([0.3, 0.6, 1.2, 1.8, 2.4, 3.0], dtype=torch.float64)
+    mc = torch.stack(
+        [
+            metrics.crps_gaussian(
+                torch.full_like(draws, MU_TRUE), torch.full_like(draws, s), draws
+            ).mean()
+            for s in sigma_mc
+        ]
+    )
+    plots.plot_expected_score(
+        left,
+        sigma,
+        {"expected CRPS": crps_sigma, r"$\mathbb{E}|X - Y|$ (improper)": mae_sigma},
+        SIGMA_TRUE,
+        xlabel=r"forecast standard deviation $\sigma$ (mean at the truth)",
+        points=(sigma_mc, mc),
+    )
+    plots.plot_expected_score(
+        right,
+        mu,
+        {
+            r"expected CRPS, $\sigma = \sigma_\star$": metrics.expected_crps_gaussian(
+                mu, at_true_sigma, MU_TRUE, SIGMA_TRUE
+            ),
+            r"expected CRPS, $\sigma = \sigma_\star / 2$": metrics.expected_crps_gaussian(
+                mu, at_true_sigma / 2, MU_TRUE, SIGMA_TRUE
+            ),
+        },
+        MU_TRUE,
+        xlabel=r"forecast mean $\mu$",
+    )
+    right.set_ylabel("")
+    return fig
+
+
+@register(
+    "ch10_rank_histograms",
+    chapter=CHAPTER,
+    caption="Rank histograms of 10-member synthetic ensembles over 5,000 cases: flat when "
+    "members and truth are exchangeable, U-shaped when under-dispersed, dome-shaped when "
+    "over-dispersed, sloped when biased (grey band: two binomial standard deviations).",
+)
+def build_rank_histograms(seed: int, style: str) -> Figure:
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.62))
+    axes = fig.subplots(2, 2, sharex=True, sharey=True)
+    for ax, (title, dispersion, bias) in zip(axes.flat, RANK_CASES, strict=True):
+        generator = generator_for(seed, "ch10", "rank", title)
+        ensemble, y = metrics.synthetic_ensemble(
+            5000, 10, 1, generator, dispersion=dispersion, bias=bias
+        )
+        counts = metrics.rank_histogram(ensemble, y, generator)
+        plots.plot_rank_histogram(ax, counts, title=title)
+    for ax in axes[0]:
+        ax.set_xlabel("")
+    for ax in axes[:, 1]:
+        ax.set_ylabel("")
+    return fig
+
+
+@register(
+    "ch10_spread_skill",
+    chapter=CHAPTER,
+    caption="Left: calibrated ensembles have spread / RMSE = sqrt(M/(M+1)) below 1, and "
+    "exactly 1 after the sqrt((M+1)/M) correction. Right: binned by their spread, 50-member "
+    "ensembles lie on the diagonal when calibrated, above it when under-dispersed, below it "
+    "when over-dispersed.",
+)
+def build_spread_skill(seed: int, style: str) -> Figure:
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.45))
+    left, right = fig.subplots(1, 2)
+    naive, corrected = [], []
+    for M in M_VALUES:
+        generator = generator_for(seed, "ch10", "ssr", M)
+        ensemble, y = metrics.synthetic_ensemble(4000, M, 5, generator)
+        naive.append(metrics.ensemble_spread(ensemble) / metrics.ensemble_mean_rmse(ensemble, y))
+        corrected.append(metrics.spread_skill_ratio(ensemble, y))
+    grid = torch.logspace(math.log10(M_VALUES[0]), math.log10(M_VALUES[-1]), 100)
+    plots.plot_ssr_against_members(
+        left,
+        torch.tensor(M_VALUES),
+        {"uncorrected": torch.tensor(naive), "corrected (SSR)": torch.tensor(corrected)},
+        (grid, torch.sqrt(grid / (grid + 1))),
+    )
+    curves = {}
+    for label, dispersion in (("calibrated", 1.0), ("under-dispersed", 0.6), ("over", 1.5)):
+        generator = generator_for(seed, "ch10", "spread-error", label)
+        ensemble, y = metrics.synthetic_ensemble(2000, 50, 4, generator, dispersion=dispersion)
+        curves[label] = metrics.spread_error_bins(ensemble, y, n_bins=10)
+    curves["over-dispersed"] = curves.pop("over")
+    plots.plot_spread_error(right, curves)
+    return fig
