@@ -4,20 +4,24 @@ The reverse model is a Markov chain run from noise to data,
 
 .. math::
 
-    p_\theta(\mathbf{x}_{0:T}) = p(\mathbf{x}_T) \prod_{t=1}^T
-    p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t), \qquad
-    p(\mathbf{x}_T) = \mathcal{N}(\mathbf{0}, \mathbf{I}), \qquad
+    \begin{aligned}
+    p_\theta(\mathbf{x}_{0:T}) &= p(\mathbf{x}_T) \prod_{t=1}^T
+    p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t), \\
+    p(\mathbf{x}_T) &= \mathcal{N}(\mathbf{0}, \mathbf{I}), \\
     p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t)
-    = \mathcal{N}\big(\boldsymbol{\mu}_\theta(\mathbf{x}_t, t), \sigma_t^2\mathbf{I}\big).
+    &= \mathcal{N}\big(\boldsymbol{\mu}_\theta(\mathbf{x}_t, t), \sigma_t^2\mathbf{I}\big).
+    \end{aligned}
 
 For one data point the bound is (book eq. ``elbo-bound``)
 
 .. math::
 
-    -\log p_\theta(\mathbf{x}_0) \le
+    \begin{aligned}
+    -\log p_\theta(\mathbf{x}_0) &\le
     \mathbb{E}_{q(\mathbf{x}_{1:T} \mid \mathbf{x}_0)}\big[\log q(\mathbf{x}_{1:T} \mid
-    \mathbf{x}_0) - \log p_\theta(\mathbf{x}_{0:T})\big]
-    = \mathcal{L}_T + \sum_{t=2}^T \mathcal{L}_{t-1} + \mathcal{L}_0,
+    \mathbf{x}_0) - \log p_\theta(\mathbf{x}_{0:T})\big] \\
+    &= \mathcal{L}_T + \sum_{t=2}^T \mathcal{L}_{t-1} + \mathcal{L}_0,
+    \end{aligned}
 
 with the prior term :math:`\mathcal{L}_T = D_{\mathrm{KL}}(q(\mathbf{x}_T \mid \mathbf{x}_0)
 \Vert p(\mathbf{x}_T))`, the denoising terms :math:`\mathcal{L}_{t-1} =

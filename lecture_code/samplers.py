@@ -278,10 +278,12 @@ def dpm_solver_2s(
     gives the second-order update
 
     .. math::
-        \mathbf{u} = \frac{\bar\sigma_m}{\bar\sigma_i}\mathbf{x}_i - s_m(e^{-h/2} - 1)
-        D(\mathbf{x}_i, t_i), \qquad
-        \mathbf{x}_{i+1} = \frac{\bar\sigma_{i+1}}{\bar\sigma_i}\mathbf{x}_i
+        \begin{aligned}
+        \mathbf{u} &= \frac{\bar\sigma_m}{\bar\sigma_i}\mathbf{x}_i - s_m(e^{-h/2} - 1)
+        D(\mathbf{x}_i, t_i), \\
+        \mathbf{x}_{i+1} &= \frac{\bar\sigma_{i+1}}{\bar\sigma_i}\mathbf{x}_i
         - s_{i+1}(e^{-h} - 1) D(\mathbf{u}, t_m).
+        \end{aligned}
 
     The grid is that of :func:`sigma_grid` (so :math:`\lambda_i = -\log\sigma_i`); its last
     interval, to :math:`\sigma = 0`, is the first-order limit :math:`\mathbf{x} \mapsto
@@ -338,10 +340,12 @@ def dpm_solver_2m(
     :math:`r_i = h_{i-1}/h_i`,
 
     .. math::
-        \mathbf{D}_i = \Big(1 + \frac{1}{2r_i}\Big) D(\mathbf{x}_i, t_i)
-        - \frac{1}{2r_i} D(\mathbf{x}_{i-1}, t_{i-1}), \qquad
-        \mathbf{x}_{i+1} = \frac{\bar\sigma_{i+1}}{\bar\sigma_i}\mathbf{x}_i
+        \begin{aligned}
+        \mathbf{D}_i &= \Big(1 + \frac{1}{2r_i}\Big) D(\mathbf{x}_i, t_i)
+        - \frac{1}{2r_i} D(\mathbf{x}_{i-1}, t_{i-1}), \\
+        \mathbf{x}_{i+1} &= \frac{\bar\sigma_{i+1}}{\bar\sigma_i}\mathbf{x}_i
         - s_{i+1}(e^{-h_i} - 1)\,\mathbf{D}_i,
+        \end{aligned}
 
     with the first-order :math:`\mathbf{D}_0 = D(\mathbf{x}_0, t_0)` on the first step and
     Tweedie's jump on the last interval (to :math:`\sigma = 0`). Each step costs one

@@ -11,9 +11,11 @@ the continuous-time limit of DDPM's chain :math:`\mathbf{x}_i = \sqrt{1 - \beta_
 The drift is linear, so the marginal given :math:`\mathbf{x}_0` is Gaussian (eq. (vp-marginal)):
 
 .. math::
-    \mathbf{x}_t = s(t)\,\mathbf{x}_0 + \bar\sigma(t)\,\boldsymbol{\epsilon}, \qquad
-    s(t) = e^{-\frac12 B(t)}, \quad \bar\sigma(t) = \sqrt{1 - e^{-B(t)}}, \quad
-    B(t) = \int_0^t \beta = \beta_{\min} t + \tfrac12 (\beta_{\max} - \beta_{\min}) t^2 .
+    \begin{aligned}
+    \mathbf{x}_t &= s(t)\,\mathbf{x}_0 + \bar\sigma(t)\,\boldsymbol{\epsilon}, \qquad
+    s(t) = e^{-\frac12 B(t)}, \quad \bar\sigma(t) = \sqrt{1 - e^{-B(t)}}, \\
+    B(t) &= \int_0^t \beta = \beta_{\min} t + \tfrac12 (\beta_{\max} - \beta_{\min}) t^2 .
+    \end{aligned}
 
 Here :math:`s(t)` (``marginal_scale``) plays the role of :math:`\sqrt{\bar\alpha_t}` and
 :math:`\bar\sigma(t)` (``marginal_std``) of :math:`\sqrt{1 - \bar\alpha_t}`; they satisfy
@@ -26,10 +28,12 @@ Sampling runs, from :math:`t = 1` back to :math:`t \approx 0`, the reverse-time 
 (Anderson 1982) or the probability-flow ODE (eq. (pf-ode)),
 
 .. math::
-    d\mathbf{x} = \big[\mathbf{f}(\mathbf{x}, t) - g(t)^2 \nabla_{\mathbf{x}}\log p_t(\mathbf{x})
-    \big]\,dt + g(t)\,d\bar{\mathbf{w}}, \qquad
-    \frac{d\mathbf{x}}{dt} = \mathbf{f}(\mathbf{x}, t) - \tfrac12 g(t)^2
+    \begin{aligned}
+    d\mathbf{x} &= \big[\mathbf{f}(\mathbf{x}, t) - g(t)^2 \nabla_{\mathbf{x}}\log p_t(\mathbf{x})
+    \big]\,dt + g(t)\,d\bar{\mathbf{w}}, \\
+    \frac{d\mathbf{x}}{dt} &= \mathbf{f}(\mathbf{x}, t) - \tfrac12 g(t)^2
     \nabla_{\mathbf{x}}\log p_t(\mathbf{x}),
+    \end{aligned}
 
 with :math:`\mathbf{f} = -\frac12\beta\mathbf{x}` and :math:`g = \sqrt\beta`; both have the
 marginals :math:`p_t` of the forward SDE. Tweedie's formula links the score to the denoiser

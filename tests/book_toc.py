@@ -1,34 +1,25 @@
-"""The table of contents, read once for every test that needs it."""
+"""The table of contents, for every test that needs it.
+
+The package reads ``_toc.yml`` for the figure gallery (:func:`lecture_code.gallery.toc_documents`);
+the tests use the same reader, so the two can never disagree about what the book contains.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from lecture_code import gallery
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _entries(node: object) -> list[str]:
-    """Every ``file:`` in a (nested) toc node, in reading order."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        if "file" in node:
-            found.append(node["file"])
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key, []):
-                found += _entries(child)
-    return found
-
-
 def toc_documents(root: Path = ROOT) -> list[str]:
     """Document names in ``_toc.yml`` (relative, without suffix), root first."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    return [toc["root"], *_entries(toc)]
+    return gallery.toc_documents(root)
 
 
 def toc_sources(root: Path = ROOT) -> list[Path]:
-    """The MyST file behind each toc entry (``None``-free: a missing file raises)."""
+    """The MyST file behind each toc entry (a missing file raises)."""
     paths = []
     for doc in toc_documents(root):
         path = root / f"{doc}.md"

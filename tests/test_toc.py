@@ -74,3 +74,15 @@ def test_no_cell_is_exempt_from_checking(path):
     text = path.read_text()
     for hatch in ("NBVAL_SKIP", "nbval-skip", "raises-exception", "allow_errors"):
         assert hatch not in text, f"{path.name} exempts a cell from checking with {hatch}"
+
+
+def test_every_module_of_the_package_is_in_the_api_reference():
+    api = (ROOT / "book" / "back" / "api.md").read_text()
+    package = ROOT / "lecture_code"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        module = module.removesuffix(".__init__")
+        if not re.search(rf"^\.\. automodule:: {re.escape(module)}$", api, re.MULTILINE):
+            missing.append(module)
+    assert not missing, f"modules missing from book/back/api.md: {missing}"
