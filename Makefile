@@ -37,7 +37,7 @@ $(STAMP): requirements.txt requirements-test.txt pyproject.toml
 
 setup: $(STAMP)
 
-# Headless Chromium and its driver, for the checks of the book in a browser (tests/test_browser.py),
+# Headless Chromium and its driver, for the checks of the book in a browser (tests/book/test_browser.py),
 # from Debian's packages when they are missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
@@ -76,7 +76,7 @@ figures: $(STAMP)
 # Every chapter in a fresh kernel pinned to one CPU with one-thread pools and an empty model
 # cache, as a Binder reader runs it; fails when one takes over 5 minutes or 1.5 GB.
 budget: $(STAMP)
-	$(BIN)/python -m tests.budget --threads 1
+	$(BIN)/python -m tests.book.budget --threads 1
 
 benchmark: $(STAMP)
 	$(BIN)/python -m lecture_code.benchmark --profile book --out results

@@ -4,7 +4,8 @@ Sphinx 7.4 registers a script that an extension adds at ``builder-inited`` or la
 has no file (the builder names it ``None``, the registry ``""``, so the two are not recognised as
 the same). sphinx-togglebutton and sphinx-thebe add such inline scripts, and the second copy of
 sphinx-thebe's ``const THEBE_JS_URL = ...`` is a JavaScript error on every page ("Identifier
-'THEBE_JS_URL' has already been declared"), which tests/test_browser.py reports. The repeats are
+'THEBE_JS_URL' has already been declared"), which tests/book/test_browser.py reports. The repeats
+are
 dropped from each page's list of scripts before the page is written.
 
 (Pages whose code is unchanged but whose lecture_code functions changed are re-executed by the

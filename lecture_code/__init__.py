@@ -8,24 +8,26 @@ Infrastructure (preface):
     :mod:`~lecture_code.validation` (errors that name the bad value),
     :mod:`~lecture_code.checks` (the assertions behind verified claims),
     :mod:`~lecture_code.cache` (trained models keyed by configuration and code),
-    :mod:`~lecture_code.style`, :mod:`~lecture_code.figures` and :mod:`~lecture_code.gallery`
+    :mod:`~lecture_code.plots.style`, :mod:`~lecture_code.figures` and
+    :mod:`~lecture_code.figures.gallery`
     (one plotting style, the figure registry and its command, the gallery page).
 
 Part I, denoising diffusion (chapters 1-4):
-    :mod:`~lecture_code.toy_data`, :mod:`~lecture_code.schedules`, :mod:`~lecture_code.forward`,
-    :mod:`~lecture_code.posterior`, :mod:`~lecture_code.elbo`,
-    :mod:`~lecture_code.gaussian_reverse`, :mod:`~lecture_code.denoiser`,
-    :mod:`~lecture_code.ddpm`, :mod:`~lecture_code.sample_quality`,
-    :mod:`~lecture_code.toy_experiment`.
+    :mod:`~lecture_code.ddpm.toy_data`, :mod:`~lecture_code.ddpm.schedules`,
+    :mod:`~lecture_code.ddpm.forward`,
+    :mod:`~lecture_code.ddpm.posterior`, :mod:`~lecture_code.ddpm.elbo`,
+    :mod:`~lecture_code.ddpm.gaussian_reverse`, :mod:`~lecture_code.ddpm.denoiser`,
+    :mod:`~lecture_code.ddpm.algorithms`, :mod:`~lecture_code.ddpm.sample_quality`,
+    :mod:`~lecture_code.ddpm.experiments`.
 
 Part II, the score-based view (used by Part III):
-    :mod:`~lecture_code.sde`, :mod:`~lecture_code.samplers`.
+    :mod:`~lecture_code.score.sde`, :mod:`~lecture_code.score.samplers`.
 
 Part III, probabilistic forecasting (chapters 9-13):
-    :mod:`~lecture_code.lorenz96`, :mod:`~lecture_code.lorenz96_data`,
-    :mod:`~lecture_code.metrics`, :mod:`~lecture_code.ring_networks`,
-    :mod:`~lecture_code.training`, :mod:`~lecture_code.forecasters`,
-    :mod:`~lecture_code.benchmark` (``python -m lecture_code.benchmark``).
+    :mod:`~lecture_code.forecasting.lorenz96`, :mod:`~lecture_code.forecasting.data`,
+    :mod:`~lecture_code.forecasting.metrics`, :mod:`~lecture_code.forecasting.networks`,
+    :mod:`~lecture_code.forecasting.fit`, :mod:`~lecture_code.forecasting.forecasters`,
+    :mod:`~lecture_code.benchmark.run` (``python -m lecture_code.benchmark``).
 
 Plotting lives apart from computation, in the ``plots_*`` modules; a plotting function takes
 data and a matplotlib ``Axes`` and returns it.

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from lecture_code import cache, checks, seeding, style, validation
+from lecture_code import cache, checks, seeding, validation
+from lecture_code.plots import style
 
 
 # --- seeding -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ wires computation (the mathematical modules of :mod:`lecture_code`) to plotting 
 take data and an ``Axes``); it contains neither. Figures are ``matplotlib.figure.Figure``
 objects made without ``pyplot``, so no global figure state leaks between them.
 
-The catalogue lives in the other modules of this package, one per chapter, and is imported by
+The catalogue lives in the modules ``chNN_*`` of this package, one per chapter, and is imported by
 :func:`load_catalogue`. A chapter shows a figure with :func:`make_figure`; the command
 ``python -m lecture_code.figures`` renders all of them (see :mod:`lecture_code.figures.__main__`).
 The same name, seed and style always give the same pixels.
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from lecture_code.plots.style import STYLES, use_style
 from lecture_code.seeding import DEFAULT_SEED
-from lecture_code.style import STYLES, use_style
 from lecture_code.validation import check_choice, check_int, check_real
 
 FigureBuilder = Callable[[int, str], Figure]
@@ -73,7 +73,7 @@ def register(name: str, *, chapter: str, caption: str) -> Callable[[FigureBuilde
 def load_catalogue() -> dict[str, FigureSpec]:
     """Import every catalogue module of this package and return the registry."""
     for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
+        if info.name.startswith("ch"):
             importlib.import_module(f"{__name__}.{info.name}")
     return REGISTRY
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lecture_code.figures import FORMATS, FigureSpec, load_catalogue, make_figure, save_figure
+from lecture_code.plots.style import STYLES
 from lecture_code.seeding import DEFAULT_SEED
-from lecture_code.style import STYLES
 
 
 def _formats(text: str) -> list[str]:
@@ -59,7 +59,7 @@ def in_book_order(registry: dict[str, FigureSpec]) -> list[FigureSpec]:
     """The registered figures chapter by chapter as the book shows them (by name when the
     book's table of contents is not at hand, as in an installed copy of the package)."""
     try:
-        from lecture_code.gallery import gallery_sections
+        from lecture_code.figures.gallery import gallery_sections
 
         ordered = [spec for section in gallery_sections() for spec in section.figures]
     except (FileNotFoundError, ImportError):

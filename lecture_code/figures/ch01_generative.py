@@ -1,7 +1,7 @@
 """Figures of chapter 1, "Generative models and latent spaces".
 
-The builders draw the toy data of :mod:`lecture_code.toy_data` and hand it to
-:mod:`lecture_code.plots_forward`.
+The builders draw the toy data of :mod:`lecture_code.ddpm.toy_data` and hand it to
+:mod:`lecture_code.plots.forward`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from lecture_code import plots_forward as plots
-from lecture_code import toy_data
+from lecture_code.ddpm import toy_data
 from lecture_code.figures import register
+from lecture_code.plots import forward as plots
+from lecture_code.plots.style import COLORS, figsize
 from lecture_code.seeding import generator_for
-from lecture_code.style import COLORS, figsize
 
 CHAPTER = "book/part1/01_generative_models"
 

@@ -1,7 +1,7 @@
 """Figures of chapter 2, "The forward process".
 
-The builders run the forward chain of :mod:`lecture_code.forward` with the schedules of
-:mod:`lecture_code.schedules` and hand the results to :mod:`lecture_code.plots_forward`.
+The builders run the forward chain of :mod:`lecture_code.ddpm.forward` with the schedules of
+:mod:`lecture_code.ddpm.schedules` and hand the results to :mod:`lecture_code.plots.forward`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from functools import partial
 import torch
 from matplotlib.figure import Figure
 
-from lecture_code import forward, schedules, toy_data
-from lecture_code import plots_forward as plots
+from lecture_code.ddpm import forward, schedules, toy_data
 from lecture_code.figures import register
+from lecture_code.plots import forward as plots
+from lecture_code.plots.style import COLORS, figsize
 from lecture_code.seeding import generator_for
-from lecture_code.style import COLORS, figsize
 
 CHAPTER = "book/part1/02_forward_process"
 

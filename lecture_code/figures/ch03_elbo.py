@@ -1,8 +1,10 @@
 """Figures of chapter 3, "The reverse process and the ELBO".
 
-The builders evaluate the true reverse step of :mod:`lecture_code.posterior`, the exact bound of
-Gaussian data of :mod:`lecture_code.gaussian_reverse` and the weights of :mod:`lecture_code.elbo`,
-and hand the numbers to :mod:`lecture_code.plots_reverse`.
+The builders evaluate the true reverse step of :mod:`lecture_code.ddpm.posterior`, the exact bound
+of
+Gaussian data of :mod:`lecture_code.ddpm.gaussian_reverse` and the weights of
+:mod:`lecture_code.ddpm.elbo`,
+and hand the numbers to :mod:`lecture_code.plots.reverse`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import math
 import torch
 from matplotlib.figure import Figure
 
-from lecture_code import elbo, gaussian_reverse, posterior, schedules
-from lecture_code import plots_reverse as plots
+from lecture_code.ddpm import elbo, gaussian_reverse, posterior, schedules
 from lecture_code.figures import register
+from lecture_code.plots import reverse as plots
+from lecture_code.plots.style import COLORS, figsize
 from lecture_code.seeding import generator_for
-from lecture_code.style import COLORS, figsize
 
 CHAPTER = "book/part1/03_reverse_process_elbo"
 

@@ -1,9 +1,10 @@
 """Figures of chapter 4, "Training and sampling".
 
-The builders take the cached networks and samples of :mod:`lecture_code.toy_experiment` (the
+The builders take the cached networks and samples of :mod:`lecture_code.ddpm.experiments` (the
 same files the chapter uses, so the figures cost no training when the chapter has run), the
-forward chain of :mod:`lecture_code.forward` and the drift of the learned reverse step, and hand
-them to :mod:`lecture_code.plots_reverse` and :mod:`lecture_code.plots_forward`.
+forward chain of :mod:`lecture_code.ddpm.forward` and the drift of the learned reverse step, and
+hand
+them to :mod:`lecture_code.plots.reverse` and :mod:`lecture_code.plots.forward`.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from lecture_code import forward, toy_experiment
-from lecture_code import plots_forward as points_plots
-from lecture_code import plots_reverse as plots
+from lecture_code.ddpm import experiments, forward
+from lecture_code.ddpm.experiments import StudyConfig, ToyConfig
 from lecture_code.figures import register
+from lecture_code.plots import forward as points_plots
+from lecture_code.plots import reverse as plots
+from lecture_code.plots.style import COLORS, figsize
 from lecture_code.seeding import generator_for
-from lecture_code.style import COLORS, figsize
-from lecture_code.toy_experiment import StudyConfig, ToyConfig
 
 CHAPTER = "book/part1/04_training_sampling"
 
@@ -52,11 +53,11 @@ def _configs(seed: int) -> tuple[ToyConfig, ToyConfig, StudyConfig]:
 )
 def build_trajectories(seed: int, style: str) -> Figure:
     roll, _, study = _configs(seed)
-    model, _ = toy_experiment.trained_denoiser(roll, verbose=False)
-    samples = toy_experiment.sample_study(roll, study, verbose=False)
+    model, _ = experiments.trained_denoiser(roll, verbose=False)
+    samples = experiments.sample_study(roll, study, verbose=False)
     schedule = roll.make_schedule()
     steps = list(study.snapshot_steps)
-    x_0 = toy_experiment.sample_data("swiss_roll", N_SHOWN, generator_for(seed, "ch04", "fwd"))
+    x_0 = experiments.sample_data("swiss_roll", N_SHOWN, generator_for(seed, "ch04", "fwd"))
     forward_path = forward.forward_chain_at(x_0, steps, schedule, generator_for(seed, "ch04"))
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.62))
     axes = fig.subplots(3, len(steps), sharex=True, sharey=True)
@@ -69,7 +70,7 @@ def build_trajectories(seed: int, style: str) -> Figure:
         points_plots.plot_points(
             axes[2, j], reverse, color=COLORS["climatology"], size=1, alpha=0.25, limit=LIMIT
         )
-        points, drift = toy_experiment.drift_field(
+        points, drift = experiments.drift_field(
             model, schedule, max(t, DRIFT_T_MIN), lim=LIMIT - 0.3, n_grid=N_GRID
         )
         plots.plot_drift(axes[2, j], points, drift, limit=LIMIT)
@@ -92,9 +93,9 @@ def build_trajectories(seed: int, style: str) -> Figure:
 )
 def build_loss(seed: int, style: str) -> Figure:
     roll, mixture, _ = _configs(seed)
-    _, losses_roll = toy_experiment.trained_denoiser(roll, verbose=False)
-    model, losses_mixture = toy_experiment.trained_denoiser(mixture, verbose=False)
-    _, oracle = toy_experiment.noise_prediction_losses(
+    _, losses_roll = experiments.trained_denoiser(roll, verbose=False)
+    model, losses_mixture = experiments.trained_denoiser(mixture, verbose=False)
+    _, oracle = experiments.noise_prediction_losses(
         model, mixture.make_schedule(), N_LOSS, generator_for(seed, "ch04", "loss")
     )
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.45))
@@ -119,7 +120,7 @@ def build_samples(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 0.8, aspect=0.95))
     axes = fig.subplots(2, 2, sharex=True, sharey=True)
     for j, (config, name) in enumerate(((roll, "swiss roll"), (mixture, "mixture"))):
-        samples = toy_experiment.sample_study(config, study, verbose=False)
+        samples = experiments.sample_study(config, study, verbose=False)
         T = config.T
         points_plots.plot_points(
             axes[0, j], samples["data"][:N_SHOWN], size=1.5, limit=LIMIT, title=f"{name}: data"
@@ -150,7 +151,7 @@ def build_samples(seed: int, style: str) -> Figure:
 )
 def build_steps(seed: int, style: str) -> Figure:
     _, mixture, study = _configs(seed)
-    samples = toy_experiment.sample_study(mixture, study, verbose=False)
+    samples = experiments.sample_study(mixture, study, verbose=False)
     scores = samples  # the study caches its distances next to its samples
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.75))
     top = [chr(ord("a") + i) for i in range(len(study.T_values))]
@@ -182,7 +183,7 @@ def build_steps(seed: int, style: str) -> Figure:
         float(base.mean()),
         ylabel="energy distance to data",
         floor=floor,
-        threshold=toy_experiment.ENERGY_FACTOR * floor,
+        threshold=experiments.ENERGY_FACTOR * floor,
     )
     axes["curve"].legend(ncols=2, fontsize="small")
     return fig

@@ -1,7 +1,8 @@
 """Figures of chapter 9, "Lorenz-96 and chaos".
 
-Each builder integrates the system with :mod:`lecture_code.lorenz96` and hands the results to
-:mod:`lecture_code.plots_lorenz96`. The random streams and sizes are the chapter's own
+Each builder integrates the system with :mod:`lecture_code.forecasting.lorenz96` and hands the
+results to
+:mod:`lecture_code.plots.lorenz96`. The random streams and sizes are the chapter's own
 (``generator_for(seed, "ch09", ...)``), so with the default seed a figure shows exactly the runs
 whose numbers the chapter quotes. The integrations that several figures share are computed once
 per seed and process (``functools.cache``); nothing modifies their results.
@@ -15,11 +16,11 @@ import math
 import torch
 from matplotlib.figure import Figure
 
-from lecture_code import lorenz96 as l96
-from lecture_code import plots_lorenz96 as plots
 from lecture_code.figures import register
+from lecture_code.forecasting import lorenz96 as l96
+from lecture_code.plots import lorenz96 as plots
+from lecture_code.plots.style import figsize
 from lecture_code.seeding import generator_for
-from lecture_code.style import figsize
 
 CHAPTER = "book/part3/09_lorenz96"
 

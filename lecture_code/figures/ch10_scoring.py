@@ -1,7 +1,8 @@
 """Figures of chapter 10, "Scoring probabilistic forecasts".
 
-Each builder draws synthetic forecasts with :mod:`lecture_code.metrics`, scores them there, and
-hands the numbers to :mod:`lecture_code.plots_scoring`.
+Each builder draws synthetic forecasts with :mod:`lecture_code.forecasting.metrics`, scores them
+there, and
+hands the numbers to :mod:`lecture_code.plots.scoring`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import math
 import torch
 from matplotlib.figure import Figure
 
-from lecture_code import metrics
-from lecture_code import plots_scoring as plots
 from lecture_code.figures import register
+from lecture_code.forecasting import metrics
+from lecture_code.plots import scoring as plots
+from lecture_code.plots.style import figsize
 from lecture_code.seeding import generator_for
-from lecture_code.style import figsize
 
 CHAPTER = "book/part3/10_scoring_rules"
 

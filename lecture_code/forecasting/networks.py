@@ -1,0 +1,394 @@
+r"""Translation-equivariant networks on the periodic ring of Lorenz-96 sites.
+
+Lorenz-96 is the same at every site: shifting a state round the ring shifts its future
+(eq. (l96) is invariant under :math:`k \to k + 1`). A network that respects this symmetry
+computes the output at site :math:`k` by one *shared* function of a window of sites around
+:math:`k` (book eq. (ring-window)),
+
+.. math::
+    y_k = f_\theta\big(u_{k-L}, \dots, u_{k+R}\big), \qquad \text{indices modulo } K,
+
+which is a circular 1-D convolution whose kernel is an MLP (1-D convolutions with kernel
+:math:`L + 1 + R` followed by :math:`1 \times 1` convolutions compute the same thing). Every
+site of every training state is a training example for the same :math:`f_\theta`, so 20,000
+states give 800,000 examples, and the network works for any :math:`K`. The window is
+asymmetric because information travels one way: the tendency of :math:`u_k` reads
+:math:`u_{k-2}, \dots, u_{k+1}`, so one RK4 substep (four tendency evaluations) reaches from
+:math:`k - 8` to :math:`k + 4` with rapidly shrinking weights, and the default window
+:math:`[k - 4, k + 3]` holds what matters over one model step.
+
+Three networks are built from the backbone :class:`RingMLP`:
+
+- :class:`RingMLP` itself with one output channel is the deterministic (MSE) network, and with
+  ``dropout > 0`` the MC-dropout network; with two channels (mean, log-variance) it is the
+  Gaussian-output network;
+- :class:`RingDenoiser` is the conditional denoiser of the diffusion forecaster: an *encoder*
+  (a :class:`RingMLP`) reads the current state once per forecast step and returns a centre
+  :math:`\hat{\mathbf{m}}(\mathbf{u})` and per-site features; a small *head* then evaluates the
+  preconditioned denoiser (Karras et al. 2022, eq. (edm-precond))
+
+  .. math::
+      D(\hat{\mathbf{x}}; \sigma, \mathbf{u}) = \hat{\mathbf{m}} + c_{\text{skip}}(\sigma)
+      (\hat{\mathbf{x}} - \hat{\mathbf{m}}) + c_{\text{out}}(\sigma)\,
+      F\big(c_{\text{in}}(\sigma)(\hat{\mathbf{x}} - \hat{\mathbf{m}}), \sigma, \mathbf{h}\big),
+
+  with :math:`c_{\text{skip}} = \sigma_{\text{data}}^2/(\sigma^2 + \sigma_{\text{data}}^2)`,
+  :math:`c_{\text{out}} = \sigma\sigma_{\text{data}}/\sqrt{\sigma^2 + \sigma_{\text{data}}^2}`,
+  :math:`c_{\text{in}} = 1/\sqrt{\sigma^2 + \sigma_{\text{data}}^2}`, at every diffusion step.
+
+Why the centre: for a Gaussian target :math:`\mathcal{N}(\mathbf{m}, \sigma_{\text{data}}^2
+\mathbf{I})` the exact denoiser is :math:`\mathbf{m} + c_{\text{skip}}(\hat{\mathbf{x}} -
+\mathbf{m})`, so with :math:`\hat{\mathbf{m}} = \mathbf{m}` the head's output :math:`F` is zero.
+The one-step law of the truth is close to such a Gaussian (spread :math:`\sigma_\xi
+\sqrt\Delta`), so :math:`F` only carries the small corrections (state-dependent spread,
+correlations between neighbours, skewness), and :math:`\sigma_{\text{data}}` is set to the
+conditional spread, not to the spread of the data as a whole. At large :math:`\sigma` the
+denoising loss reduces to the mean-square error of :math:`\hat{\mathbf{m}}`, which is how the
+encoder learns the mean as accurately as the deterministic network.
+
+Why the split: a sampler calls the denoiser 20 to 1000 times per forecast step with the *same*
+:math:`\mathbf{u}`. The encoder's output enters the head's first layer additively, so it is
+computed once (:meth:`RingDenoiser.condition`) and each evaluation (:meth:`RingDenoiser.denoise`)
+costs only the head: a window of 5 noisy values, two layers of width 32. This is what makes
+1000-step samplers affordable on a CPU.
+
+References:
+    T. Karras, M. Aittala, T. Aila, S. Laine, "Elucidating the design space of diffusion-based
+    generative models", NeurIPS 2022, arXiv:2206.00364 (preconditioning, noise embedding).
+    T. Cohen and M. Welling, "Group equivariant convolutional networks", ICML 2016
+    (equivariance by weight sharing).
+
+Book: chapter 11, section "A network for the ring" (eq. (ring-window)); chapter 12, section
+"The conditional denoiser" (eq. (edm-precond)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from lecture_code.validation import check_int, check_real, check_tensor
+
+__all__ = [
+    "BackboneConfig",
+    "DenoiserConfig",
+    "Dropout",
+    "RingDenoiser",
+    "RingMLP",
+    "count_parameters",
+    "ring_windows",
+    "set_dropout",
+]
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """The shared backbone of every learned forecaster: a :class:`RingMLP`'s window and size.
+
+    Attributes:
+        left: sites to the left of ``k`` in the window (``L`` of eq. (ring-window)).
+        right: sites to the right (``R``).
+        hidden: width of the hidden layers.
+        depth: number of hidden layers.
+    """
+
+    left: int = 4
+    right: int = 3
+    hidden: int = 64
+    depth: int = 3
+
+    def __post_init__(self) -> None:
+        check_int("left", self.left, low=0)
+        check_int("right", self.right, low=0)
+        check_int("hidden", self.hidden, low=1)
+        check_int("depth", self.depth, low=1)
+
+    def build(self, in_channels: int, out_channels: int, dropout: float = 0.0) -> RingMLP:
+        """A fresh :class:`RingMLP` with these settings (weights from the global generator:
+        call it inside :func:`lecture_code.forecasting.fit.seeded`)."""
+        return RingMLP(
+            in_channels, out_channels, self.left, self.right, self.hidden, self.depth, dropout
+        )
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    r"""The diffusion head of :class:`RingDenoiser` (the encoder is a :class:`BackboneConfig`).
+
+    Attributes:
+        head_window: noisy sites the head reads around ``k`` (odd).
+        head_hidden: the head's width.
+        sigma_data: :math:`\sigma_{\text{data}}` of eq. (edm-precond), in normalised units: the
+            conditional spread of the normalised residual, about
+            :math:`\sigma_\xi\sqrt\Delta / s_r \approx 0.22` for the benchmark's truth.
+        n_frequencies: Fourier features of :math:`\log\sigma`.
+    """
+
+    head_window: int = 5
+    head_hidden: int = 32
+    sigma_data: float = 0.25
+    n_frequencies: int = 8
+
+    def __post_init__(self) -> None:
+        check_int("head_window", self.head_window, low=1)
+        check_int("head_hidden", self.head_hidden, low=1)
+        check_real("sigma_data", self.sigma_data, low=0.0, low_open=True)
+        check_int("n_frequencies", self.n_frequencies, low=1)
+
+    def build(self, backbone: BackboneConfig) -> RingDenoiser:
+        """A fresh :class:`RingDenoiser` with ``backbone`` as its encoder."""
+        return RingDenoiser(
+            backbone.left,
+            backbone.right,
+            backbone.hidden,
+            backbone.depth,
+            head_window=self.head_window,
+            head_hidden=self.head_hidden,
+            sigma_data=self.sigma_data,
+            n_frequencies=self.n_frequencies,
+        )
+
+
+def ring_windows(u: torch.Tensor, left: int, right: int) -> torch.Tensor:
+    """The window of sites ``k - left .. k + right`` around every site, indices modulo ``K``.
+
+    Args:
+        u: (B, K, C) fields with ``C`` channels per site.
+        left: sites to the left, >= 0 (at most ``K - 1``).
+        right: sites to the right, >= 0 (at most ``K - 1``).
+
+    Returns:
+        (B, K, W * C) with ``W = left + 1 + right``; entry ``[b, k, j * C + c]`` is
+        ``u[b, (k - left + j) mod K, c]``.
+    """
+    check_tensor("u", u, ("B", "K", "C"))
+    K = u.shape[1]
+    check_int("left", left, low=0, high=K - 1)
+    check_int("right", right, low=0, high=K - 1)
+    return _ring_windows(u, left, right)
+
+
+def _ring_windows(u: torch.Tensor, left: int, right: int) -> torch.Tensor:
+    """:func:`ring_windows` without the checks, for the inner loops of samplers."""
+    K = u.shape[1]
+    padded = torch.cat([u[:, K - left :], u, u[:, :right]], dim=1) if left or right else u
+    # unfold: (B, K, C, W) with the window last; put sites-then-channels order in the last axis.
+    windows = padded.unfold(1, left + 1 + right, 1)
+    return windows.transpose(2, 3).reshape(u.shape[0], K, -1)
+
+
+class Dropout(nn.Module):
+    """Inverted dropout (Srivastava et al. 2014) whose masks come from an explicit generator.
+
+    In training mode each entry is zeroed with probability ``p`` and the rest are scaled by
+    ``1 / (1 - p)``, so the mean activation is unchanged; in eval mode it is the identity.
+    Unlike ``nn.Dropout`` it draws from ``self.generator`` (set by :func:`set_dropout`), not
+    from PyTorch's global generator, so MC-dropout forecasts are reproducible from a seed.
+
+    Args:
+        p: the dropout probability, in [0, 1).
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = check_real("p", p, low=0.0, high=1.0, high_open=True)
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(...) -> (...), masked in training mode."""
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype) >= self.p
+        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
+
+    def extra_repr(self) -> str:
+        return f"p={self.p:g}"
+
+
+class RingMLP(nn.Module):
+    """A shared MLP on the window of every site: a translation-equivariant map of fields,
+    eq. (ring-window).
+
+    ``out[b, k] = mlp(window(u)[b, k])``: a linear layer, ``depth - 1`` more hidden layers with
+    SiLU activations (and dropout after each activation when ``dropout > 0``), and a linear
+    output layer.
+
+    Args:
+        in_channels: channels per site of the input.
+        out_channels: channels per site of the output.
+        left: sites to the left of ``k`` in the window.
+        right: sites to the right of ``k`` in the window.
+        hidden: width of the hidden layers.
+        depth: number of hidden layers, >= 1.
+        dropout: dropout probability after each hidden activation, in [0, 1).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        left: int,
+        right: int,
+        hidden: int,
+        depth: int,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, low=1)
+        self.out_channels = check_int("out_channels", out_channels, low=1)
+        self.left = check_int("left", left, low=0)
+        self.right = check_int("right", right, low=0)
+        check_int("hidden", hidden, low=1)
+        check_int("depth", depth, low=1)
+        self.dropout = check_real("dropout", dropout, low=0.0, high=1.0, high_open=True)
+        width = (left + 1 + right) * in_channels
+        layers: list[nn.Module] = []
+        for i in range(depth):
+            layers += [nn.Linear(width if i == 0 else hidden, hidden), nn.SiLU()]
+            if dropout > 0.0:
+                layers.append(Dropout(dropout))
+        layers.append(nn.Linear(hidden, out_channels))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Apply the shared MLP at every site.
+
+        Args:
+            u: (B, K, in_channels) fields, or (B, K) when ``in_channels = 1``.
+
+        Returns:
+            (B, K, out_channels).
+        """
+        if u.ndim == 2 and self.in_channels == 1:
+            u = u.unsqueeze(-1)
+        check_tensor("u", u, ("B", "K", self.in_channels))
+        if u.shape[1] <= max(self.left, self.right):
+            raise ValueError(
+                f"u must have more than max(left, right) = {max(self.left, self.right)} sites, "
+                f"got shape {tuple(u.shape)}"
+            )
+        return self.mlp(_ring_windows(u, self.left, self.right))
+
+
+def set_dropout(
+    module: nn.Module, active: bool, generator: torch.Generator | None = None
+) -> nn.Module:
+    """Switch every :class:`Dropout` layer of ``module`` on (``active=True``: masks are drawn
+    from ``generator``, as in training and in MC dropout) or off (the deterministic network),
+    leaving the rest of the module in eval mode. Returns ``module``."""
+    module.eval()
+    for layer in module.modules():
+        if isinstance(layer, Dropout):
+            layer.train(active)
+            layer.generator = generator if active else None
+    return module
+
+
+def count_parameters(module: nn.Module) -> int:
+    """The number of trainable parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+class RingDenoiser(nn.Module):
+    r"""The preconditioned conditional denoiser :math:`D(\hat{\mathbf{x}}; \sigma, \mathbf{u})`
+    of the diffusion forecaster, eq. (edm-precond).
+
+    Args:
+        left, right, hidden, depth: the encoder's window and size (see :class:`RingMLP`).
+        head_window: the noisy sites the head reads around ``k`` (odd, centred).
+        head_hidden: the head's width.
+        sigma_data: :math:`\sigma_{\text{data}}`, the conditional spread of the target, in the
+            target's (normalised) units.
+        n_frequencies: Fourier features of the noise level :math:`\log\sigma`.
+    """
+
+    def __init__(
+        self,
+        left: int,
+        right: int,
+        hidden: int,
+        depth: int,
+        head_window: int = 5,
+        head_hidden: int = 32,
+        sigma_data: float = 0.25,
+        n_frequencies: int = 8,
+    ) -> None:
+        super().__init__()
+        check_int("head_window", head_window, low=1)
+        if head_window % 2 == 0:
+            raise ValueError(f"head_window must be odd (a centred window), got {head_window}")
+        self.half_window = head_window // 2
+        self.head_hidden = check_int("head_hidden", head_hidden, low=1)
+        self.sigma_data = check_real("sigma_data", sigma_data, low=0.0, low_open=True)
+        # Encoder: channel 0 is the centre m_hat, the rest enter the head's first layer.
+        self.encoder = RingMLP(1, 1 + head_hidden, left, right, hidden, depth)
+        self.x_in = nn.Linear(head_window, head_hidden, bias=False)
+        self.register_buffer(
+            "frequencies", math.pi * 2.0 ** torch.arange(n_frequencies, dtype=torch.float32) / 8
+        )
+        self.noise_in = nn.Sequential(
+            nn.Linear(2 * n_frequencies, head_hidden),
+            nn.SiLU(),
+            nn.Linear(head_hidden, head_hidden),
+        )
+        self.head = nn.Sequential(
+            nn.SiLU(), nn.Linear(head_hidden, head_hidden), nn.SiLU(), nn.Linear(head_hidden, 1)
+        )
+
+    def condition(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the encoder once for a batch of (normalised) current states.
+
+        Args:
+            u: (B, K) normalised states.
+
+        Returns:
+            ``(m_hat, features)``: (B, K) centres and (B, K, head_hidden) features.
+        """
+        out = self.encoder(u)
+        # contiguous copies: the head adds to the features at every sampler step
+        return out[..., 0].contiguous(), out[..., 1:].contiguous()
+
+    def _noise_embedding(self, sigma: torch.Tensor) -> torch.Tensor:
+        # EDM's c_noise = log(sigma) / 4, expanded in sines and cosines of doubling frequency.
+        angles = (0.25 * torch.log(sigma))[:, None] * self.frequencies
+        return self.noise_in(torch.cat([angles.sin(), angles.cos()], dim=-1))
+
+    def denoise(
+        self,
+        x_hat: torch.Tensor,
+        sigma: torch.Tensor,
+        condition: tuple[torch.Tensor, torch.Tensor],
+    ) -> torch.Tensor:
+        r""":math:`D(\hat{\mathbf{x}}; \sigma, \mathbf{u})` given the encoder's output.
+
+        Args:
+            x_hat: (B, K) noisy targets :math:`\hat{\mathbf{x}} = \mathbf{x}_0 +
+                \sigma\boldsymbol{\epsilon}`.
+            sigma: (B,) noise levels > 0.
+            condition: ``(m_hat, features)`` from :meth:`condition` for the same B.
+
+        Returns:
+            (B, K) the denoised estimate of :math:`\mathbf{x}_0`.
+        """
+        m_hat, features = condition
+        s = sigma[:, None]
+        sd2 = self.sigma_data**2
+        c_skip = sd2 / (s**2 + sd2)
+        c_out = s * self.sigma_data / torch.sqrt(s**2 + sd2)
+        c_in = 1.0 / torch.sqrt(s**2 + sd2)
+        deviation = x_hat - m_hat
+        half = self.half_window
+        windows = _ring_windows((c_in * deviation).unsqueeze(-1), half, half)
+        B, K, H = features.shape
+        # first layer: features + noise embedding + x_in(windows), fused into one addmm
+        first = (features + self._noise_embedding(sigma)[:, None, :]).reshape(B * K, H)
+        first = torch.addmm(first, windows.reshape(B * K, -1), self.x_in.weight.T)
+        F = self.head(first.reshape(B, K, H))[..., 0]
+        return m_hat + c_skip * deviation + c_out * F
+
+    def forward(self, x_hat: torch.Tensor, sigma: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """``denoise(x_hat, sigma, condition(u))``; shapes as there."""
+        return self.denoise(x_hat, sigma, self.condition(u))

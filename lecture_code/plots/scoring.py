@@ -1,0 +1,228 @@
+"""Plotting functions for chapter 10, "Scoring probabilistic forecasts".
+
+Each function takes data (tensors or arrays already computed by
+:mod:`lecture_code.forecasting.metrics`)
+and a ``matplotlib`` ``Axes``, draws on it and returns it; none computes a score. The figure
+builders in :mod:`lecture_code.figures.ch10_scoring` wire the two together.
+
+Book: chapter 10 (:doc:`/book/part3/10_scoring_rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.ticker import NullFormatter
+
+from lecture_code.plots.style import COLORS
+
+ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
+
+
+def _log_axis_at(ax: Axes, M: ArrayLike) -> None:
+    """A logarithmic x axis labelled at the ensemble sizes themselves."""
+    ax.set_xscale("log")
+    ax.set_xticks(_np(M), [f"{m:g}" for m in _np(M)])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _np(values: ArrayLike) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def plot_cdf_and_step(ax: Axes, z: ArrayLike, cdf: ArrayLike, y: float, *, label: str) -> Axes:
+    """Forecast CDF ``P(z)`` and the observation's step ``1{y <= z}``, the gap between shaded.
+
+    Args:
+        ax: where to draw.
+        z: ``(Z,)`` grid.
+        cdf: ``(Z,)`` values of the forecast CDF on the grid.
+        y: the observation.
+        label: legend entry of the forecast CDF.
+    """
+    z, cdf = _np(z), _np(cdf)
+    step = (z >= y).astype(float)
+    ax.fill_between(z, cdf, step, color=COLORS["model"], alpha=0.2, linewidth=0)
+    ax.plot(z, cdf, color=COLORS["model"], label=label)
+    ax.plot(z, step, color=COLORS["data"], label=r"step $\mathbf{1}\{y \leq z\}$")
+    ax.axvline(y, color=COLORS["data"], linestyle=":", linewidth=1)
+    ax.set_xlabel("threshold $z$")
+    ax.set_ylabel("probability of $\\{Y \\leq z\\}$")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def plot_brier_integrand(ax: Axes, z: ArrayLike, integrand: ArrayLike, crps: float) -> Axes:
+    """The Brier score at each threshold, ``(P(z) - 1{y <= z})^2``; its area is the CRPS.
+
+    Args:
+        ax: where to draw.
+        z: ``(Z,)`` grid.
+        integrand: ``(Z,)`` values of the squared difference.
+        crps: the area, written in the legend.
+    """
+    z, integrand = _np(z), _np(integrand)
+    ax.fill_between(
+        z, 0.0, integrand, color=COLORS["reference"], alpha=0.35, linewidth=0, step=None
+    )
+    ax.plot(z, integrand, color=COLORS["reference"], label=f"area = CRPS = {crps:.3f}")
+    ax.set_xlabel("threshold $z$")
+    ax.set_ylabel(r"$(P(z) - \mathbf{1}\{y \leq z\})^2$")
+    ax.set_ylim(-0.03, 1.05)
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_estimator_bias(
+    ax: Axes,
+    M: ArrayLike,
+    bias: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    theory: tuple[ArrayLike, ArrayLike],
+) -> Axes:
+    """Mean score minus the exact CRPS against ensemble size, with 2-standard-error bars.
+
+    Args:
+        ax: where to draw.
+        M: ``(n_M,)`` ensemble sizes.
+        bias: estimator name -> (mean bias ``(n_M,)``, standard error ``(n_M,)``).
+        theory: (fine grid of ``M``, predicted bias of the standard estimator on it).
+    """
+    colors = [COLORS["mc_dropout"], COLORS["model"]]
+    markers = ["o", "s"]
+    for (name, (mean, se)), color, marker in zip(bias.items(), colors, markers, strict=False):
+        ax.errorbar(
+            _np(M), _np(mean), yerr=2 * _np(se), color=color, marker=marker, linestyle="none",
+            capsize=3, label=name,
+        )  # fmt: skip
+    ax.plot(_np(theory[0]), _np(theory[1]), color=COLORS["mc_dropout"], linestyle="--",
+            label=r"theory $\mathbb{E}|X - X'| / (2M)$")  # fmt: skip
+    ax.axhline(0.0, color=COLORS["data"], linewidth=0.8)
+    _log_axis_at(ax, M)
+    ax.set_xlabel("ensemble size $M$")
+    ax.set_ylabel("mean score $-$ exact CRPS")
+    ax.legend()
+    return ax
+
+
+def plot_expected_score(
+    ax: Axes,
+    x: ArrayLike,
+    curves: Mapping[str, ArrayLike],
+    truth: float,
+    *,
+    xlabel: str,
+    points: tuple[ArrayLike, ArrayLike] | None = None,
+) -> Axes:
+    """Expected scores against one forecast parameter, the true value marked.
+
+    Args:
+        ax: where to draw.
+        x: ``(n,)`` values of the parameter (forecast mean or standard deviation).
+        curves: label -> ``(n,)`` expected scores; the first is drawn solid, the rest dashed.
+        truth: the parameter of the true distribution (vertical line).
+        xlabel: axis label.
+        points: optional Monte Carlo estimates (x values, scores) drawn as dots.
+    """
+    x = _np(x)
+    styles = ["-", "--", ":"]
+    for (label, values), style in zip(curves.items(), styles, strict=False):
+        values = _np(values)
+        line = ax.plot(x, values, linestyle=style, label=label)[0]
+        best = int(np.argmin(values))
+        ax.plot(x[best], values[best], marker="v", color=line.get_color())
+    if points is not None:
+        ax.plot(_np(points[0]), _np(points[1]), "o", color=COLORS["data"], markersize=3,
+                label="Monte Carlo")  # fmt: skip
+    ax.axvline(truth, color=COLORS["oracle"], linestyle=":", label="truth")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("expected score")
+    # A filled frame keeps the curves and the truth line from running through the text.
+    ax.legend(fontsize="small", loc="upper center", frameon=True, framealpha=0.9)
+    return ax
+
+
+def plot_rank_histogram(ax: Axes, counts: ArrayLike, *, title: str, band: float = 2.0) -> Axes:
+    """Rank histogram as relative frequencies, with the flat line and its binomial band.
+
+    Args:
+        ax: where to draw.
+        counts: ``(M + 1,)`` counts of the observation's rank.
+        title: panel title.
+        band: half-width of the shaded band around the flat line, in binomial standard
+            deviations of one bin's frequency.
+    """
+    counts = _np(counts)
+    n, bins = counts.sum(), len(counts)
+    p = 1.0 / bins
+    half = band * np.sqrt(p * (1 - p) / n)
+    ax.bar(np.arange(bins), counts / n, width=0.85, color=COLORS["ensemble"])
+    ax.axhspan(p - half, p + half, color=COLORS["data"], alpha=0.12, linewidth=0)
+    ax.axhline(p, color=COLORS["data"], linewidth=1)
+    ax.set_title(title)
+    ax.set_xlabel("rank of $y$ among the members")
+    ax.set_ylabel("relative frequency")
+    return ax
+
+
+def plot_ssr_against_members(
+    ax: Axes, M: ArrayLike, ratios: Mapping[str, ArrayLike], theory: tuple[ArrayLike, ArrayLike]
+) -> Axes:
+    """Spread–skill ratio of calibrated ensembles against ``M``, with and without correction.
+
+    Args:
+        ax: where to draw.
+        M: ``(n_M,)`` ensemble sizes.
+        ratios: label -> ``(n_M,)`` measured ratios.
+        theory: (fine grid of ``M``, ``sqrt(M / (M + 1))``), the uncorrected ratio's limit.
+    """
+    markers = ["o", "s"]
+    colors = [COLORS["mc_dropout"], COLORS["model"]]
+    for (label, values), marker, color in zip(ratios.items(), markers, colors, strict=False):
+        ax.plot(_np(M), _np(values), marker=marker, linestyle="none", color=color, label=label)
+    ax.plot(_np(theory[0]), _np(theory[1]), linestyle="--", color=COLORS["mc_dropout"],
+            label=r"$\sqrt{M / (M + 1)}$")  # fmt: skip
+    ax.axhline(1.0, color=COLORS["data"], linewidth=0.8)
+    _log_axis_at(ax, M)
+    ax.set_xlabel("ensemble size $M$")
+    ax.set_ylabel("spread / RMSE of the mean")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_spread_error(ax: Axes, curves: Mapping[str, tuple[ArrayLike, ArrayLike]]) -> Axes:
+    """Binned RMSE of the ensemble mean against binned corrected spread; calibrated lies on y = x.
+
+    Args:
+        ax: where to draw.
+        curves: label -> (spread ``(n_bins,)``, RMSE ``(n_bins,)``).
+    """
+    top = 0.0
+    for label, (spread, rmse) in curves.items():
+        spread, rmse = _np(spread), _np(rmse)
+        ax.plot(spread, rmse, marker="o", markersize=3, label=label)
+        top = max(top, spread.max(), rmse.max())
+    ax.plot([0, top], [0, top], color=COLORS["data"], linewidth=0.8, linestyle=":",
+            label="spread = error")  # fmt: skip
+    ax.set_xlabel(r"corrected spread $\sqrt{(M+1)/M}\,s$ (bin mean)")
+    ax.set_ylabel("RMSE of the ensemble mean (bin)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_members(ax: Axes, members: ArrayLike) -> Axes:
+    """Ensemble members as ticks on the horizontal axis.
+
+    Args:
+        ax: where to draw.
+        members: ``(M,)`` member values.
+    """
+    members = _np(members)
+    ax.plot(members, np.zeros_like(members), "|", color=COLORS["model"], markersize=12,
+            markeredgewidth=2, label="members")  # fmt: skip
+    return ax

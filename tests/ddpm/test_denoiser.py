@@ -1,0 +1,109 @@
+"""The noise-predicting MLP and the exact noise predictor of mixture data (chapter 4)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lecture_code.ddpm.denoiser import Denoiser, MixtureOracle, sinusoidal_embedding
+from lecture_code.ddpm.toy_data import GaussianMixture, toy_mixture
+from lecture_code.seeding import make_generator
+
+
+def _net(seed: int = 0, **kwargs: int) -> Denoiser:
+    settings = {"D": 2, "hidden": 16, "depth": 2, "embed_dim": 8, **kwargs}
+    return Denoiser(**settings, generator=make_generator(seed))
+
+
+def test_embedding_has_the_right_shape_and_lies_on_circles():
+    log_snr = torch.linspace(-10, 10, 7)
+    e = sinusoidal_embedding(log_snr, 8)
+    assert e.shape == (7, 8)
+    # each frequency contributes one (sin, cos) pair on the unit circle
+    assert torch.allclose(e[:, :4] ** 2 + e[:, 4:] ** 2, torch.ones(7, 4), atol=1e-6)
+    with pytest.raises(ValueError, match="dim must be even"):
+        sinusoidal_embedding(log_snr, 7)
+
+
+def test_embedding_separates_noise_levels():
+    e = sinusoidal_embedding(torch.tensor([-10.0, -9.9, 9.9]), 32)
+    assert (e[0] - e[1]).norm() > 0.1 and (e[0] - e[2]).norm() > 1.0
+
+
+def test_network_output_has_the_input_shape_and_is_finite():
+    net = _net()
+    x_t = torch.randn(5, 2, generator=make_generator(1))
+    out = net(x_t, torch.linspace(-5, 5, 5))
+    assert out.shape == (5, 2) and out.dtype == torch.float32
+    assert bool(torch.isfinite(out).all())
+
+
+def test_same_seed_same_weights_and_the_global_state_is_untouched():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a, b, c = _net(0), _net(0), _net(1)
+    assert torch.equal(torch.rand(3), expected)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    assert not torch.equal(next(a.parameters()), next(c.parameters()))
+
+
+def test_noise_levels_outside_the_trained_range_are_clamped():
+    net = _net()
+    net.log_snr_range.copy_(torch.tensor([-10.0, 9.0]))
+    x_t = torch.randn(2, 2, generator=make_generator(2))
+    assert torch.equal(net(x_t, torch.tensor([-30.0, 20.0])), net(x_t, torch.tensor([-10.0, 9.0])))
+
+
+def test_network_inputs_are_checked():
+    net = _net()
+    with pytest.raises(ValueError, match=r"x_t must have shape \(B, 2\)"):
+        net(torch.zeros(3, 3), torch.zeros(3))
+    with pytest.raises(ValueError, match=r"log_snr must have shape \(B\) with B = 3"):
+        net(torch.zeros(3, 2), torch.zeros(4))
+    with pytest.raises(ValueError, match="x_t must be finite"):
+        net(torch.full((3, 2), math.nan), torch.zeros(3))
+
+
+# --- the exact predictor --------------------------------------------------------------------
+def test_oracle_is_minus_noise_std_times_the_score_of_the_noised_mixture():
+    data = toy_mixture()
+    x_t = torch.randn(6, 2, dtype=torch.float64, generator=make_generator(3))
+    log_snr = torch.linspace(-6, 6, 6, dtype=torch.float64)
+    eps = MixtureOracle(data)(x_t, log_snr)
+    for i in range(6):
+        alpha_bar = torch.sigmoid(log_snr[i]).item()
+        noised = data.noised(math.sqrt(alpha_bar), math.sqrt(1 - alpha_bar))
+        expected = -math.sqrt(1 - alpha_bar) * noised.score(x_t[i : i + 1])[0]
+        assert torch.allclose(eps[i], expected, atol=1e-12)
+
+
+def test_oracle_for_gaussian_data_is_the_linear_regression_of_the_noise():
+    # x_0 ~ N(m, s^2 I): E[eps | x_t] = sqrt(1 - ab)(x_t - sqrt(ab) m) / (ab s^2 + 1 - ab).
+    m, s2 = torch.tensor([0.5, -1.0], dtype=torch.float64), 0.3
+    data = GaussianMixture(
+        torch.ones(1, dtype=torch.float64), m[None], s2 * torch.eye(2, dtype=torch.float64)[None]
+    )
+    log_snr = torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64)
+    x_t = torch.randn(3, 2, dtype=torch.float64, generator=make_generator(4))
+    ab = torch.sigmoid(log_snr)[:, None]
+    expected = torch.sqrt(1 - ab) * (x_t - torch.sqrt(ab) * m) / (ab * s2 + 1 - ab)
+    assert torch.allclose(MixtureOracle(data)(x_t, log_snr), expected, atol=1e-12)
+
+
+def test_oracle_has_a_smaller_mean_squared_error_than_perturbed_predictors():
+    # E[eps | x_t] minimises E|eps - f(x_t)|^2 over all functions f.
+    data = toy_mixture()
+    n = 20_000
+    g = make_generator(5)
+    x_0 = data.sample(n, g)
+    eps = torch.randn(n, 2, dtype=torch.float64, generator=g)
+    log_snr = torch.zeros(n, dtype=torch.float64)  # alpha_bar = 1/2
+    x_t = math.sqrt(0.5) * (x_0 + eps)
+    best = MixtureOracle(data)(x_t, log_snr)
+    loss = ((eps - best) ** 2).sum(1).mean()
+    for perturbed in (0.9 * best, best + 0.1, best + 0.05 * torch.tanh(x_t)):
+        assert ((eps - perturbed) ** 2).sum(1).mean() > loss
