@@ -6,6 +6,15 @@ name, the same configuration and the same source code has run before. Any change
 configuration's fields or to the code the build depends on changes the key, so the model is
 retrained: a stale model can never be loaded by mistake.
 
+**Which code.** Imports in :mod:`lecture_code` run one way, through the *layers* of
+:data:`LAYERS`: the support modules at the top of the package, then Part I (``ddpm``), Part II
+(``score``), Part III (``forecasting``) and the benchmark. A result computed in one layer can
+therefore depend only on the source of that layer and the layers before it, and that is what
+its key holds (:func:`layer_sources`). Nobody keeps a list of modules by hand, so a helper added
+to a module that a build uses can never be forgotten; the price is that an edit anywhere in a
+layer retrains what depends on it, which is the safe direction. Drawing code (``plots``,
+``figures``) never enters a key: it changes pictures, not weights.
+
 The cache lives in ``_build/cache/`` of the project (so ``make clean`` empties it), or in the
 folder named by the environment variable ``LECTURE_CODE_CACHE``.
 
@@ -15,17 +24,16 @@ Book: preface, section "Running the code".
 from __future__ import annotations
 
 import hashlib
-import inspect
 import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
 
 import lecture_code
+from lecture_code.validation import check_choice
 
 ENV_VAR = "LECTURE_CODE_CACHE"
 
@@ -47,28 +55,38 @@ def cache_dir() -> Path:
     return folder
 
 
-def _package_sources() -> list[Path]:
+#: The layers of the package in import order: each may import only the ones before it.
+#: ``"support"`` is the modules at the top of the package (seeding, validation, checks, ...).
+LAYERS = ("support", "ddpm", "score", "forecasting", "benchmark")
+
+
+def layer_sources(layer: str) -> list[Path]:
+    """The source files a result computed in ``layer`` can depend on: that layer and every
+    layer before it in :data:`LAYERS`, sorted by path.
+
+    Args:
+        layer: one of :data:`LAYERS`.
+    """
+    check_choice("layer", layer, LAYERS)
     root = Path(lecture_code.__file__).resolve().parent
-    return sorted(p for p in root.rglob("*.py") if "figures" not in p.relative_to(root).parts)
+    paths = sorted(root.glob("*.py"))
+    for package in LAYERS[1 : LAYERS.index(layer) + 1]:
+        paths += sorted((root / package).glob("*.py"))
+    return paths
 
 
-def code_fingerprint(modules: Iterable[ModuleType] | None = None) -> str:
-    """SHA-256 of the source of ``modules`` (default: every module of the package except the
-    figure catalogue, whose edits change pictures, not trained weights)."""
+def code_fingerprint(sources: Iterable[Path]) -> str:
+    """SHA-256 of the files ``sources``: each one's name and bytes, in the order given."""
     digest = hashlib.sha256()
-    if modules is None:
-        for path in _package_sources():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    else:
-        for module in modules:
-            digest.update(module.__name__.encode())
-            digest.update(inspect.getsource(module).encode())
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def cache_key(name: str, config: Any, modules: Iterable[ModuleType] | None = None) -> str:
-    """The key of a build: its name, its configuration's ``repr`` and the code fingerprint.
+def cache_key(name: str, config: Any, layer: str) -> str:
+    """The key of a build: its name, its configuration's ``repr`` and the fingerprint of the
+    code of ``layer`` (:func:`layer_sources`).
 
     A frozen dataclass's ``repr`` lists every field, so any change of setting changes the key.
     A ``repr`` that shows a memory address (an object without a ``repr`` of its own, such as a
@@ -83,7 +101,7 @@ def cache_key(name: str, config: Any, modules: Iterable[ModuleType] | None = Non
     digest = hashlib.sha256()
     digest.update(name.encode())
     digest.update(text.encode())
-    digest.update(code_fingerprint(modules).encode())
+    digest.update(code_fingerprint(layer_sources(layer)).encode())
     return digest.hexdigest()[:20]
 
 
@@ -92,7 +110,7 @@ def cached(
     config: Any,
     build: Callable[[], dict[str, Any]],
     *,
-    modules: Iterable[ModuleType] | None = None,
+    layer: str,
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Return ``build()``, computed once per (name, configuration, code).
@@ -102,10 +120,11 @@ def cached(
         config: the build's settings; its ``repr`` enters the key (use a frozen dataclass).
         build: computes the result, a dictionary of tensors, numbers, strings and lists
             (whatever ``torch.load(weights_only=True)`` can read back).
-        modules: the modules whose source the result depends on (default: the whole package).
+        layer: the layer of :data:`LAYERS` whose code computes the result; its source and that
+            of every layer before it enter the key.
         verbose: print whether the result was loaded or built.
     """
-    key = cache_key(name, config, modules)
+    key = cache_key(name, config, layer)
     path = cache_dir() / f"{name}-{key}.pt"
     if path.is_file():
         if verbose:

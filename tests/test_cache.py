@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from dataclasses import dataclass
 
 import pytest
@@ -31,35 +29,42 @@ def folder(tmp_path, monkeypatch):
 
 
 def test_key_changes_with_name_and_with_any_field_even_a_nested_one():
-    key = cache.cache_key("net", _Settings(), [cache])
-    assert key == cache.cache_key("net", _Settings(), [cache])
-    assert key != cache.cache_key("other", _Settings(), [cache])
-    assert key != cache.cache_key("net", _Settings(steps=101), [cache])
-    assert key != cache.cache_key("net", _Settings(lr=1.0001e-3), [cache])
-    assert key != cache.cache_key("net", _Settings(inner=_Inner(hidden=17)), [cache])
+    key = cache.cache_key("net", _Settings(), "support")
+    assert key == cache.cache_key("net", _Settings(), "support")
+    assert key != cache.cache_key("other", _Settings(), "support")
+    assert key != cache.cache_key("net", _Settings(steps=101), "support")
+    assert key != cache.cache_key("net", _Settings(lr=1.0001e-3), "support")
+    assert key != cache.cache_key("net", _Settings(inner=_Inner(hidden=17)), "support")
+    assert key != cache.cache_key("net", _Settings(), "ddpm")
 
 
-def test_key_changes_when_the_source_of_a_module_it_depends_on_changes(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    source = tmp_path / "cache_probe_module.py"
-    source.write_text("def f(x):\n    return 2 * x\n")
-    module = importlib.import_module("cache_probe_module")
-    try:
-        before = cache.cache_key("net", _Settings(), [module])
-        source.write_text("def f(x):\n    return 3 * x\n")  # a changed formula
-        module = importlib.reload(module)
-        assert cache.cache_key("net", _Settings(), [module]) != before
-        source.write_text("def f(x):\n    return 2 * x\n")  # and back
-        module = importlib.reload(module)
-        assert cache.cache_key("net", _Settings(), [module]) == before
-    finally:
-        sys.modules.pop("cache_probe_module", None)
+def test_fingerprint_changes_when_any_source_byte_changes_and_comes_back_with_it(tmp_path):
+    sources = [tmp_path / "a.py", tmp_path / "b.py"]
+    sources[0].write_text("def f(x):\n    return 2 * x\n")
+    sources[1].write_text("C = 1\n")
+    before = cache.code_fingerprint(sources)
+    sources[0].write_text("def f(x):\n    return 3 * x\n")  # a changed formula
+    assert cache.code_fingerprint(sources) != before
+    sources[0].write_text("def f(x):\n    return 2 * x\n")  # and back
+    assert cache.code_fingerprint(sources) == before
+    # the name is part of it: moving code to another module is a change of code
+    sources[1].rename(tmp_path / "c.py")
+    assert cache.code_fingerprint([sources[0], tmp_path / "c.py"]) != before
 
 
-def test_default_fingerprint_covers_the_package_but_not_the_figure_catalogue():
-    names = {path.name for path in cache._package_sources()}
-    assert {"cache.py", "seeding.py", "checks.py"} <= names
-    assert not any("figures" in path.parts for path in cache._package_sources())
+def test_a_layer_depends_on_itself_and_the_layers_before_it_never_on_drawing_code():
+    def parts(layer: str) -> set[str]:
+        root = cache.layer_sources("support")[0].parent
+        return {p.relative_to(root).parts[0] for p in cache.layer_sources(layer)}
+
+    support = parts("support")
+    assert {"cache.py", "seeding.py", "validation.py", "checks.py"} <= support
+    assert parts("ddpm") == support | {"ddpm"}
+    assert parts("forecasting") == support | {"ddpm", "score", "forecasting"}
+    assert parts("benchmark") == support | {"ddpm", "score", "forecasting", "benchmark"}
+    assert not {"plots", "figures"} & parts("benchmark")
+    with pytest.raises(ValueError, match=r"layer must be one of .* got 'plots'"):
+        cache.layer_sources("plots")
 
 
 def test_a_configuration_whose_repr_shows_an_address_is_refused():
@@ -70,8 +75,8 @@ def test_a_configuration_whose_repr_shows_an_address_is_refused():
 def test_loaded_result_is_bitwise_the_built_one_and_nothing_else_is_left(folder):
     generator = torch.Generator().manual_seed(0)
     result = {"weights": torch.randn(3, 4, generator=generator), "loss": [0.5, 0.25], "tag": "x"}
-    built = cache.cached("net", _Settings(), lambda: result, modules=[cache], verbose=False)
-    loaded = cache.cached("net", _Settings(), dict, modules=[cache], verbose=False)
+    built = cache.cached("net", _Settings(), lambda: result, layer="support", verbose=False)
+    loaded = cache.cached("net", _Settings(), dict, layer="support", verbose=False)
     assert torch.equal(loaded["weights"], built["weights"])
     assert loaded["loss"] == [0.5, 0.25] and loaded["tag"] == "x"
     assert [p.suffix for p in folder.iterdir()] == [".pt"]  # no temporary file is left
@@ -82,9 +87,9 @@ def test_a_failed_build_leaves_no_file_and_the_next_call_builds_again(folder):
         raise RuntimeError("training diverged")
 
     with pytest.raises(RuntimeError, match="training diverged"):
-        cache.cached("net", _Settings(), broken, modules=[cache], verbose=False)
+        cache.cached("net", _Settings(), broken, layer="support", verbose=False)
     assert not folder.exists() or not any(folder.iterdir())
     with pytest.raises(TypeError, match="must return a dict"):
-        cache.cached("net", _Settings(), lambda: [1, 2], modules=[cache], verbose=False)
-    rebuilt = cache.cached("net", _Settings(), lambda: {"a": 1}, modules=[cache], verbose=False)
+        cache.cached("net", _Settings(), lambda: [1, 2], layer="support", verbose=False)
+    rebuilt = cache.cached("net", _Settings(), lambda: {"a": 1}, layer="support", verbose=False)
     assert rebuilt == {"a": 1}

@@ -1,4 +1,4 @@
-"""The command ``python -m lecture_code.benchmark`` (see :func:`lecture_code.benchmark.run.main`)."""
+"""The command ``python -m lecture_code.benchmark`` (:func:`lecture_code.benchmark.run.main`)."""
 
 import sys
 

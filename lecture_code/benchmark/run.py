@@ -80,10 +80,6 @@ from typing import Any
 import torch
 
 from lecture_code.cache import cached
-from lecture_code.forecasting import data as lorenz96_data
-from lecture_code.forecasting import fit as training
-from lecture_code.forecasting import lorenz96
-from lecture_code.forecasting import networks as ring_networks
 from lecture_code.forecasting.data import DataConfig, Lorenz96Data, make_data
 from lecture_code.forecasting.fit import (
     DSMConfig,
@@ -120,7 +116,6 @@ from lecture_code.forecasting.networks import (
     RingMLP,
     count_parameters,
 )
-from lecture_code.score import sde
 from lecture_code.score.samplers import SAMPLERS
 from lecture_code.score.sde import VPSDE
 from lecture_code.seeding import generator_for
@@ -144,8 +139,6 @@ __all__ = [
     "tune_dropout",
 ]
 
-#: The modules whose source the trained networks depend on (their cache key includes it).
-TRAINING_MODULES = (lorenz96, lorenz96_data, ring_networks, sde, training)
 #: The forecasters the diffusion model is compared with on the scorecard, in table order.
 BASELINES = ("climatology", "deterministic", "mc_dropout", "gaussian", "deep_ensemble")
 
@@ -369,7 +362,7 @@ def benchmark_data(profile: Profile, *, verbose: bool = False) -> Lorenz96Data:
         "l96_data",
         (profile.system, profile.data),
         lambda: dataclasses.asdict(make_data(profile.system, profile.data)),
-        modules=[lorenz96, lorenz96_data],
+        layer="forecasting",
         verbose=verbose,
     )
     return Lorenz96Data(**result)
@@ -506,7 +499,7 @@ def _trained_networks(
             built.append(True)
             return _fit(job, data, scaling, progress)
 
-        result = cached(f"l96_{label}", job, build, modules=TRAINING_MODULES, verbose=False)
+        result = cached(f"l96_{label}", job, build, layer="benchmark", verbose=False)
         network.load_state_dict(result["state_dict"])
         seconds[label] = float(result["seconds"])
         loaded[label] = not built

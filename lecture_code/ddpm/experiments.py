@@ -22,18 +22,15 @@ Book: chapter 4 (:doc:`/book/part1/04_training_sampling`), sections "Training on
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import torch
 
-from lecture_code import cache, seeding
+from lecture_code import cache
 from lecture_code.ddpm import (
     algorithms,
     denoiser,
-    elbo,
     forward,
-    posterior,
     sample_quality,
     schedules,
     toy_data,
@@ -49,10 +46,6 @@ DATASETS = ("swiss_roll", "mixture")
 #: A sampler passes the check of chapter 4 when its mean energy distance to the data stays below
 #: this multiple of the floor of a perfect model (see the chapter for the justification).
 ENERGY_FACTOR = 3.0
-
-# The modules whose source a trained network depends on (part of the cache key); this module
-# itself is added where it is used, since it is still being imported here.
-_TRAINING_MODULES = (algorithms, denoiser, elbo, forward, posterior, schedules, seeding, toy_data)
 
 
 @dataclass(frozen=True)
@@ -173,8 +166,7 @@ def trained_denoiser(config: ToyConfig, verbose: bool = True) -> tuple[Denoiser,
         )
         return {"state_dict": model.state_dict(), "losses": losses}
 
-    modules = (*_TRAINING_MODULES, sys.modules[__name__])
-    result = cache.cached(f"ddpm_{config.data}", config, build, modules=modules, verbose=verbose)
+    result = cache.cached(f"ddpm_{config.data}", config, build, layer="ddpm", verbose=verbose)
     model = new_denoiser(config)
     model.load_state_dict(result["state_dict"])
     model.eval()
@@ -231,9 +223,8 @@ def sample_study(
         out.update(score_study(out, study))
         return out
 
-    modules = (*_TRAINING_MODULES, sys.modules[__name__])
     return cache.cached(
-        f"ddpm_study_{config.data}", (config, study), build, modules=modules, verbose=verbose
+        f"ddpm_study_{config.data}", (config, study), build, layer="ddpm", verbose=verbose
     )
 
 

@@ -13,25 +13,17 @@ Book: chapters 1 (:doc:`/book/part1/01_generative_models`) and 2
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 
+from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import CMAP, COLORS
-
-ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 
 #: Line styles that tell schedules apart in black-and-white print as well as in colour.
 SCHEDULE_STYLES = {"linear": ("-", COLORS["model"]), "cosine": ("--", COLORS["reference"])}
-
-
-def _np(values: ArrayLike) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def _square(ax: Axes, limit: float | None) -> None:
@@ -69,12 +61,12 @@ def plot_points(
         title: axes title.
         label: legend entry.
     """
-    x = _np(x)
+    x = as_array(x)
     if values is None:
         ax.scatter(x[:, 0], x[:, 1], s=size, color=color, alpha=alpha, linewidths=0, label=label)
     else:
         points = ax.scatter(
-            x[:, 0], x[:, 1], s=size, c=_np(values), cmap=CMAP, alpha=alpha, linewidths=0
+            x[:, 0], x[:, 1], s=size, c=as_array(values), cmap=CMAP, alpha=alpha, linewidths=0
         )
         ax.figure.colorbar(points, ax=ax, shrink=0.8, label="latent $\\tau$")
     _square(ax, limit)
@@ -85,7 +77,7 @@ def plot_points(
 
 def plot_curve(ax: Axes, x: ArrayLike, *, color: str, label: str | None = None) -> Axes:
     """A line through the points ``x: (n, 2)`` (the swiss roll's decoded spiral)."""
-    x = _np(x)
+    x = as_array(x)
     ax.plot(x[:, 0], x[:, 1], color=color, linewidth=1.0, label=label)
     return ax
 
@@ -112,8 +104,8 @@ def plot_density_contours(
         limit: the axes show ``[-limit, limit]^2``.
         title: axes title.
     """
-    a = _np(axis)
-    density = np.exp(_np(log_density)).T  # contour wants [row = y, column = x]
+    a = as_array(axis)
+    density = np.exp(as_array(log_density)).T  # contour wants [row = y, column = x]
     if filled:
         # Light greys, so that arrows or points drawn on top stay readable.
         ax.contourf(a, a, density, levels=levels, cmap="Greys", alpha=0.55)
@@ -139,7 +131,7 @@ def plot_score_field(
         score: ``(m, 2)`` score vectors at the tails.
         limit: the axes show ``[-limit, limit]^2``.
     """
-    p, s = _np(points), _np(score)
+    p, s = as_array(points), as_array(score)
     norm = np.linalg.norm(s, axis=1)
     direction = s / np.maximum(norm, 1e-12)[:, None]
     arrows = ax.quiver(
@@ -177,10 +169,10 @@ def plot_schedule_curves(
         ylabel: what is plotted.
         ylim: optional vertical range.
     """
-    u = _np(u)
+    u = as_array(u)
     for name, values in curves.items():
         style, color = SCHEDULE_STYLES.get(name, (":", COLORS["climatology"]))
-        ax.plot(u, _np(values), linestyle=style, color=color, label=name)
+        ax.plot(u, as_array(values), linestyle=style, color=color, label=name)
     ax.set_xlabel("$t / T$")
     ax.set_ylabel(ylabel)
     if ylim is not None:
@@ -201,11 +193,13 @@ def plot_prior_kl(
         curves: legend label -> (schedule kind, ``(N,)`` KL values); the kind (``"linear"``,
             ``"cosine"``, anything else) picks the line style shared with the other figures.
     """
-    T_values = _np(T_values)
+    T_values = as_array(T_values)
     markers = ("o", "s", "^", "D")
     for (label, (kind, values)), marker in zip(curves.items(), markers, strict=False):
         style, color = SCHEDULE_STYLES.get(kind, (":", COLORS["climatology"]))
-        ax.plot(T_values, _np(values), linestyle=style, marker=marker, color=color, label=label)
+        ax.plot(
+            T_values, as_array(values), linestyle=style, marker=marker, color=color, label=label
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("number of steps $T$")

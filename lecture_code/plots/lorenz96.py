@@ -11,23 +11,15 @@ Book: chapter 9 (:doc:`/book/part3/09_lorenz96`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.ticker import NullFormatter
 
+from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import CMAP_DIVERGING, COLORS
-
-ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
-
-
-def _np(values: ArrayLike) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def plot_ring(ax: Axes, u: ArrayLike, *, limit: float) -> Axes:
@@ -40,7 +32,7 @@ def plot_ring(ax: Axes, u: ArrayLike, *, limit: float) -> Axes:
         u: (K,) one state.
         limit: colour and radius scale: values in ``[-limit, limit]``.
     """
-    u = _np(u)
+    u = as_array(u)
     K = u.shape[0]
     angle = 2 * np.pi * np.arange(K) / K
     radius = 1 + u / limit
@@ -94,7 +86,7 @@ def plot_state(ax: Axes, u: ArrayLike, *, F: float, mean: float) -> Axes:
         F: the forcing (the fixed point ``u = F``).
         mean: the long-run mean of ``u_k`` on the attractor.
     """
-    u = _np(u)
+    u = as_array(u)
     k = np.arange(u.shape[0] + 1)
     ax.plot(
         k,
@@ -121,7 +113,7 @@ def plot_hovmoller(ax: Axes, time: ArrayLike, u: ArrayLike, *, limit: float) -> 
         u: (N, K) one trajectory.
         limit: the colour scale covers ``[-limit, limit]`` (diverging, zero is white).
     """
-    time, u = _np(time), _np(u)
+    time, u = as_array(time), as_array(u)
     K = u.shape[1]
     image = ax.pcolormesh(
         np.arange(K),
@@ -150,10 +142,10 @@ def plot_convergence(
         orders: method name -> the measured slope, shown in the legend and as a guide line
             through the method's smallest-step point.
     """
-    dts = _np(dts)
+    dts = as_array(dts)
     colors = [COLORS["model"], COLORS["reference"], COLORS["oracle"]]
     for color, (name, error) in zip(colors, errors.items(), strict=False):
-        error = _np(error)
+        error = as_array(error)
         ax.loglog(
             dts, error, marker="o", color=color, label=f"{name}: measured slope {orders[name]:.2f}"
         )
@@ -176,7 +168,7 @@ def plot_histogram(ax: Axes, u: ArrayLike, *, mean: float, std: float) -> Axes:
         mean: the mean to mark.
         std: the standard deviation to mark.
     """
-    ax.hist(_np(u), bins=60, density=True, color=COLORS["climatology"], alpha=0.8)
+    ax.hist(as_array(u), bins=60, density=True, color=COLORS["climatology"], alpha=0.8)
     ax.axvline(mean, color=COLORS["data"], label=f"mean {mean:.2f}")
     for sign in (-1, 1):
         ax.axvline(
@@ -200,7 +192,7 @@ def plot_autocorrelation(ax: Axes, lag_time: ArrayLike, acf: ArrayLike, *, mark:
         acf: (L,) autocorrelation.
         mark: a lag to mark (the stride between training transitions).
     """
-    ax.plot(_np(lag_time), _np(acf), color=COLORS["data"])
+    ax.plot(as_array(lag_time), as_array(acf), color=COLORS["data"])
     ax.axhline(0.0, color=COLORS["climatology"], lw=1)
     ax.axvline(mark, color=COLORS["model"], linestyle="--", label=f"stride {mark:g}")
     ax.set_xlabel(r"lag (time units)")
@@ -226,7 +218,7 @@ def plot_running_lyapunov(
         estimate: the final estimate (mean over runs).
         published: (low, high) range from the literature, shaded.
     """
-    time, running = _np(time), _np(running)
+    time, running = as_array(time), as_array(running)
     ax.axhspan(*published, color=COLORS["oracle"], alpha=0.2, label="published range")
     for b in range(running.shape[0]):
         ax.plot(
@@ -269,10 +261,10 @@ def plot_error_growth(
         lam: the leading Lyapunov exponent.
         saturation: the climatological level ``sqrt(2) * std``.
     """
-    time = _np(time)
+    time = as_array(time)
     colors = [COLORS["model"], COLORS["reference"], COLORS["oracle"]]
     for color, (label, values) in zip(colors, rms.items(), strict=False):
-        ax.semilogy(time, _np(values), color=color, label=label)
+        ax.semilogy(time, as_array(values), color=color, label=label)
         growth = amplitude[label] * np.exp(lam * time)
         visible = growth < 3 * saturation
         ax.semilogy(time[visible], growth[visible], color=color, linestyle=":", lw=1)
@@ -309,7 +301,7 @@ def plot_one_step(
         gaussian: (mean, std) of a Gaussian to overlay, or ``None``.
         title: the panel title.
     """
-    members = _np(members)
+    members = as_array(members)
     heights, _, _ = ax.hist(
         members,
         bins=40,

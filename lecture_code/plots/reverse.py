@@ -13,24 +13,16 @@ Book: chapters 3 (:doc:`/book/part1/03_reverse_process_elbo`) and 4
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 
+from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import COLORS
-
-ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 
 #: Colours of the samplers compared in chapter 4.
 SAMPLER_COLORS = {"network": COLORS["model"], "exact predictor": COLORS["oracle"]}
-
-
-def _np(values: ArrayLike) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().double().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def plot_reverse_step(
@@ -53,10 +45,14 @@ def plot_reverse_step(
         title: axes title.
         legend: draw the legend.
     """
-    g = _np(grid)
-    ax.plot(g, _np(density), color=COLORS["data"], label=r"true $q(x_{t-1} \mid x_t)$")
+    g = as_array(grid)
+    ax.plot(g, as_array(density), color=COLORS["data"], label=r"true $q(x_{t-1} \mid x_t)$")
     ax.plot(
-        g, _np(gaussian), color=COLORS["reference"], linestyle="--", label="small-step Gaussian"
+        g,
+        as_array(gaussian),
+        color=COLORS["reference"],
+        linestyle="--",
+        label="small-step Gaussian",
     )
     ax.set_xlabel("$x_{t-1}$")
     ax.set_yticks([])
@@ -94,7 +90,7 @@ def plot_loglog_rate(
         anchor: index of the point the reference line passes through.
         color: colour of the data.
     """
-    xs, ys = _np(x), _np(y)
+    xs, ys = as_array(x), as_array(y)
     ax.loglog(xs, ys, "o-", color=color, label=label)
     reference = ys[anchor] * (xs / xs[anchor]) ** slope
     ax.loglog(xs, reference, ":", color=COLORS["climatology"], label=reference_label)
@@ -121,11 +117,11 @@ def plot_step_curves(
         ylabel: what is plotted.
         logy: logarithmic vertical axis.
     """
-    steps = _np(t)
+    steps = as_array(t)
     styles = ("-", "--", ":", "-.")
     colors = (COLORS["model"], COLORS["reference"], COLORS["oracle"], COLORS["climatology"])
     for (label, values), style, color in zip(curves.items(), styles, colors, strict=False):
-        ax.plot(steps, _np(values), linestyle=style, color=color, label=label)
+        ax.plot(steps, as_array(values), linestyle=style, color=color, label=label)
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel("step $t$")
@@ -154,7 +150,7 @@ def plot_drift(
         limit: the axes show ``[-limit, limit]^2``.
         title: axes title.
     """
-    p, d = _np(points), _np(drift)
+    p, d = as_array(points), as_array(drift)
     size = np.linalg.norm(d, axis=1)
     direction = d / np.maximum(size, 1e-30)[:, None]
     ax.quiver(
@@ -195,7 +191,7 @@ def plot_loss_curves(
     """
     colors = (COLORS["model"], COLORS["reference"])
     for (label, values), color in zip(losses.items(), colors, strict=False):
-        v = _np(values)
+        v = as_array(values)
         smooth = np.convolve(v, np.ones(window) / window, mode="valid")
         steps = np.arange(window, len(v) + 1)
         ax.plot(np.arange(1, len(v) + 1), v, color=color, alpha=0.15, linewidth=0.5)
@@ -230,10 +226,12 @@ def plot_quality_vs_steps(
         floor: the expected value for a perfect model, drawn as a line.
         threshold: the largest value accepted in the book's check, drawn as a line.
     """
-    T = _np(T_values)
+    T = as_array(T_values)
     for label, (mean, std) in curves.items():
         color = SAMPLER_COLORS.get(label, COLORS["climatology"])
-        ax.errorbar(T, _np(mean), yerr=_np(std), fmt="o-", color=color, capsize=3, label=label)
+        ax.errorbar(
+            T, as_array(mean), yerr=as_array(std), fmt="o-", color=color, capsize=3, label=label
+        )
     ax.axhline(baseline, color=COLORS["data"], linestyle=":", label="data vs data")
     if floor is not None:
         ax.axhline(floor, color=COLORS["data"], linestyle="-", linewidth=0.8, label="perfect model")

@@ -10,29 +10,21 @@ Book: chapter 10 (:doc:`/book/part3/10_scoring_rules`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.ticker import NullFormatter
 
+from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import COLORS
-
-ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 
 
 def _log_axis_at(ax: Axes, M: ArrayLike) -> None:
     """A logarithmic x axis labelled at the ensemble sizes themselves."""
     ax.set_xscale("log")
-    ax.set_xticks(_np(M), [f"{m:g}" for m in _np(M)])
+    ax.set_xticks(as_array(M), [f"{m:g}" for m in as_array(M)])
     ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def _np(values: ArrayLike) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def plot_cdf_and_step(ax: Axes, z: ArrayLike, cdf: ArrayLike, y: float, *, label: str) -> Axes:
@@ -45,7 +37,7 @@ def plot_cdf_and_step(ax: Axes, z: ArrayLike, cdf: ArrayLike, y: float, *, label
         y: the observation.
         label: legend entry of the forecast CDF.
     """
-    z, cdf = _np(z), _np(cdf)
+    z, cdf = as_array(z), as_array(cdf)
     step = (z >= y).astype(float)
     ax.fill_between(z, cdf, step, color=COLORS["model"], alpha=0.2, linewidth=0)
     ax.plot(z, cdf, color=COLORS["model"], label=label)
@@ -67,7 +59,7 @@ def plot_brier_integrand(ax: Axes, z: ArrayLike, integrand: ArrayLike, crps: flo
         integrand: ``(Z,)`` values of the squared difference.
         crps: the area, written in the legend.
     """
-    z, integrand = _np(z), _np(integrand)
+    z, integrand = as_array(z), as_array(integrand)
     ax.fill_between(
         z, 0.0, integrand, color=COLORS["reference"], alpha=0.35, linewidth=0, step=None
     )
@@ -97,10 +89,10 @@ def plot_estimator_bias(
     markers = ["o", "s"]
     for (name, (mean, se)), color, marker in zip(bias.items(), colors, markers, strict=False):
         ax.errorbar(
-            _np(M), _np(mean), yerr=2 * _np(se), color=color, marker=marker, linestyle="none",
-            capsize=3, label=name,
+            as_array(M), as_array(mean), yerr=2 * as_array(se), color=color, marker=marker,
+            linestyle="none", capsize=3, label=name,
         )  # fmt: skip
-    ax.plot(_np(theory[0]), _np(theory[1]), color=COLORS["mc_dropout"], linestyle="--",
+    ax.plot(as_array(theory[0]), as_array(theory[1]), color=COLORS["mc_dropout"], linestyle="--",
             label=r"theory $\mathbb{E}|X - X'| / (2M)$")  # fmt: skip
     ax.axhline(0.0, color=COLORS["data"], linewidth=0.8)
     _log_axis_at(ax, M)
@@ -129,15 +121,15 @@ def plot_expected_score(
         xlabel: axis label.
         points: optional Monte Carlo estimates (x values, scores) drawn as dots.
     """
-    x = _np(x)
+    x = as_array(x)
     styles = ["-", "--", ":"]
     for (label, values), style in zip(curves.items(), styles, strict=False):
-        values = _np(values)
+        values = as_array(values)
         line = ax.plot(x, values, linestyle=style, label=label)[0]
         best = int(np.argmin(values))
         ax.plot(x[best], values[best], marker="v", color=line.get_color())
     if points is not None:
-        ax.plot(_np(points[0]), _np(points[1]), "o", color=COLORS["data"], markersize=3,
+        ax.plot(as_array(points[0]), as_array(points[1]), "o", color=COLORS["data"], markersize=3,
                 label="Monte Carlo")  # fmt: skip
     ax.axvline(truth, color=COLORS["oracle"], linestyle=":", label="truth")
     ax.set_xlabel(xlabel)
@@ -157,7 +149,7 @@ def plot_rank_histogram(ax: Axes, counts: ArrayLike, *, title: str, band: float 
         band: half-width of the shaded band around the flat line, in binomial standard
             deviations of one bin's frequency.
     """
-    counts = _np(counts)
+    counts = as_array(counts)
     n, bins = counts.sum(), len(counts)
     p = 1.0 / bins
     half = band * np.sqrt(p * (1 - p) / n)
@@ -184,8 +176,10 @@ def plot_ssr_against_members(
     markers = ["o", "s"]
     colors = [COLORS["mc_dropout"], COLORS["model"]]
     for (label, values), marker, color in zip(ratios.items(), markers, colors, strict=False):
-        ax.plot(_np(M), _np(values), marker=marker, linestyle="none", color=color, label=label)
-    ax.plot(_np(theory[0]), _np(theory[1]), linestyle="--", color=COLORS["mc_dropout"],
+        ax.plot(
+            as_array(M), as_array(values), marker=marker, linestyle="none", color=color, label=label
+        )
+    ax.plot(as_array(theory[0]), as_array(theory[1]), linestyle="--", color=COLORS["mc_dropout"],
             label=r"$\sqrt{M / (M + 1)}$")  # fmt: skip
     ax.axhline(1.0, color=COLORS["data"], linewidth=0.8)
     _log_axis_at(ax, M)
@@ -204,7 +198,7 @@ def plot_spread_error(ax: Axes, curves: Mapping[str, tuple[ArrayLike, ArrayLike]
     """
     top = 0.0
     for label, (spread, rmse) in curves.items():
-        spread, rmse = _np(spread), _np(rmse)
+        spread, rmse = as_array(spread), as_array(rmse)
         ax.plot(spread, rmse, marker="o", markersize=3, label=label)
         top = max(top, spread.max(), rmse.max())
     ax.plot([0, top], [0, top], color=COLORS["data"], linewidth=0.8, linestyle=":",
@@ -222,7 +216,7 @@ def plot_members(ax: Axes, members: ArrayLike) -> Axes:
         ax: where to draw.
         members: ``(M,)`` member values.
     """
-    members = _np(members)
+    members = as_array(members)
     ax.plot(members, np.zeros_like(members), "|", color=COLORS["model"], markersize=12,
             markeredgewidth=2, label="members")  # fmt: skip
     return ax
