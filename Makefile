@@ -24,7 +24,7 @@ help:
 	@echo "make test        set up, build the book, then ruff, unit tests, nbval and built-book checks"
 	@echo "make figures     regenerate every figure of the book into figures/ (PNG and PDF)"
 	@echo "make budget      run each chapter in a fresh 1-CPU kernel, as on Binder: time and memory"
-	@echo "make benchmark   run the Lorenz-96 benchmark (book profile) into results/"
+	@echo "make benchmark   run the Lorenz-96 benchmark (book profile, seed 0) and its figures into results/"
 	@echo "make chromium    install headless Chromium and chromedriver when missing (make test does)"
 	@echo "make clean       remove _build/ (keeps .venv)"
 
@@ -79,7 +79,9 @@ budget: $(STAMP)
 	$(BIN)/python -m tests.book.budget --threads 1
 
 benchmark: $(STAMP)
-	$(BIN)/python -m lecture_code.benchmark --profile book --out results
+	$(BIN)/python -m lecture_code.benchmark --profile book --seed 0 --out results
+	$(BIN)/python -m lecture_code.figures --only ch13_crps ch13_spread_skill ch13_rank_histograms \
+	  ch13_scorecard --out results --format png
 
 clean:
 	rm -rf _build

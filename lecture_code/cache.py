@@ -35,6 +35,16 @@ import torch
 import lecture_code
 from lecture_code.validation import check_choice
 
+__all__ = [
+    "ENV_VAR",
+    "LAYERS",
+    "cache_dir",
+    "cache_key",
+    "cached",
+    "code_fingerprint",
+    "layer_sources",
+]
+
 ENV_VAR = "LECTURE_CODE_CACHE"
 
 # How Python's default repr shows an object's address: "<function f at 0x7f3a...>".
@@ -55,8 +65,8 @@ def cache_dir() -> Path:
     return folder
 
 
-#: The layers of the package in import order: each may import only the ones before it.
-#: ``"support"`` is the modules at the top of the package (seeding, validation, checks, ...).
+#: Layers of the package in import order, each importing only those before it; ``"support"``
+#: is the modules at the top of the package (seeding, validation, verification, ...).
 LAYERS = ("support", "ddpm", "score", "forecasting", "benchmark")
 
 

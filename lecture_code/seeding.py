@@ -16,6 +16,8 @@ import torch
 
 from lecture_code.validation import check_int
 
+__all__ = ["DEFAULT_SEED", "derive_seed", "generator_for", "make_generator"]
+
 #: The seed every chapter and figure uses unless told otherwise.
 DEFAULT_SEED = 0
 

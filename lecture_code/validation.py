@@ -10,6 +10,10 @@ dimension, ``("B", 2)`` fixes the last axis at 2. Passing the same ``dims`` dict
 calls binds each symbol on first use, so two tensors that must share ``B`` are checked against
 each other.
 
+The batch axis comes first everywhere. A per-sample scalar (a noise level, a coefficient of the
+schedule at each row's step) multiplies a batch of any rank through :func:`per_sample`, the one
+place that knows how to broadcast it: no function assumes the rank of the data.
+
 Book: preface, section "Running the code".
 """
 
@@ -21,6 +25,18 @@ from collections.abc import Iterable, MutableMapping, Sequence
 from pathlib import Path
 
 import torch
+
+__all__ = [
+    "ShapeSpec",
+    "check_choice",
+    "check_file",
+    "check_int",
+    "check_positive",
+    "check_real",
+    "check_same_shape",
+    "check_tensor",
+    "per_sample",
+]
 
 ShapeSpec = Sequence[int | str | None]
 
@@ -147,6 +163,43 @@ def check_same_shape(name_a: str, a: torch.Tensor, name_b: str, b: torch.Tensor)
             f"{name_a} and {name_b} must have the same shape, "
             f"got {tuple(a.shape)} and {tuple(b.shape)}"
         )
+
+
+def check_positive(name: str, x: torch.Tensor) -> torch.Tensor:
+    """``x`` if every entry is positive; the error names the first entry that is not."""
+    if not bool((x <= 0).any()):
+        return x
+    if x.ndim == 0:
+        raise ValueError(f"{name} must be positive, got {name} = {x.item()}")
+    index = tuple(int(i) for i in (x <= 0).nonzero()[0])
+    raise ValueError(
+        f"{name} must be positive, got {name}[{', '.join(map(str, index))}] = {x[index].item()}"
+    )
+
+
+def per_sample(values: torch.Tensor, x: torch.Tensor, *, name: str = "values") -> torch.Tensor:
+    """Per-sample scalars shaped to multiply ``x: (B, ...)`` row by row, whatever its rank.
+
+    Args:
+        values: ``()`` (one scalar for the whole batch) or ``(B,)`` (one per row of ``x``).
+        x: ``(B, ...)``, the batch the scalars multiply.
+        name: the argument the values came from, used in the message.
+
+    Returns:
+        ``values`` itself when it is ``()``, else ``values`` reshaped to ``(B, 1, ..., 1)``
+        with as many axes as ``x``. The dtype is unchanged: the caller decides the precision.
+    """
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {_describe(values)}")
+    if values.ndim == 0:
+        return values
+    if values.ndim != 1 or x.ndim < 1 or values.shape[0] != x.shape[0]:
+        batch = x.shape[0] if x.ndim >= 1 else "the batch"
+        raise ValueError(
+            f"{name} must be a single number or have shape (B,) with B = {batch} (the batch "
+            f"axis of a tensor of shape {tuple(x.shape)}), got shape {tuple(values.shape)}"
+        )
+    return values.reshape(-1, *([1] * (x.ndim - 1)))
 
 
 def check_file(name: str, path: str | Path) -> Path:

@@ -1,14 +1,17 @@
-"""Unit tests of the infrastructure modules: seeding, validation, checks, cache, style."""
+"""Unit tests of the infrastructure modules: seeding, validation, verification, style.
+
+The cache has its own tests (``tests/test_cache.py``), and so does the runtime
+(``tests/test_runtime.py``).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import pytest
 import torch
 
-from lecture_code import cache, checks, seeding, validation
+from lecture_code import seeding, validation, verification
 from lecture_code.plots import style
 
 
@@ -93,63 +96,74 @@ def test_check_int_and_choice_and_file(tmp_path):
         validation.check_same_shape("a", torch.zeros(2), "b", torch.zeros(3))
 
 
-# --- checks --------------------------------------------------------------------------------
+def test_check_positive_names_the_first_entry_that_is_not():
+    good = torch.tensor([[1.0, 2.0], [0.5, 3.0]])
+    assert validation.check_positive("x", good) is good
+    x = torch.tensor([[1.0, 2.0], [0.5, -3.0]])
+    with pytest.raises(ValueError, match=r"var must be positive, got var\[1, 1\] = -3.0"):
+        validation.check_positive("var", x)
+    with pytest.raises(ValueError, match=r"sigma must be positive, got sigma = 0.0"):
+        validation.check_positive("sigma", torch.tensor(0.0))
+
+
+def test_per_sample_broadcasts_one_value_per_row_over_any_rank():
+    v = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    for shape in ((3,), (3, 2), (3, 2, 4)):
+        x = torch.ones(shape)
+        out = validation.per_sample(v, x) * x
+        assert out.shape == shape
+        # row b is multiplied by v[b] everywhere, brute force over the trailing entries
+        for b in range(3):
+            assert bool((out[b] == v[b]).all())
+    # one value for the whole batch passes through; the dtype is never changed
+    scalar = torch.tensor(2.0, dtype=torch.float64)
+    assert validation.per_sample(scalar, torch.ones(3, 2)) is scalar
+    assert validation.per_sample(v, torch.ones(3, 2, dtype=torch.float32)).dtype == torch.float64
+
+
+@pytest.mark.parametrize(
+    ("values", "x", "message"),
+    [
+        (
+            torch.ones(2),
+            torch.ones(3, 2),
+            r"t must be a single number or have shape \(B,\) with B = 3",
+        ),
+        (torch.ones(3, 1), torch.ones(3, 2), r"got shape \(3, 1\)"),
+        (torch.ones(3), torch.tensor(1.0), r"the batch axis of a tensor of shape \(\)"),
+        (1.5, torch.ones(3), r"t must be a torch.Tensor, got 1.5"),
+    ],
+)
+def test_per_sample_names_a_wrong_shape(values, x, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        validation.per_sample(values, x, name="t")
+
+
+# --- verification --------------------------------------------------------------------------
 def test_monte_carlo_tolerance_is_z_standard_errors():
-    assert checks.monte_carlo_tolerance(2.0, 400, z=3.0) == pytest.approx(0.3)
-    assert checks.monte_carlo_tolerance(torch.tensor([1.0, 2.0]), 4, z=1.0) == pytest.approx(1.0)
+    assert verification.monte_carlo_tolerance(2.0, 400, z=3.0) == pytest.approx(0.3)
+    assert verification.monte_carlo_tolerance(torch.tensor([1.0, 2.0]), 4, z=1.0) == pytest.approx(
+        1.0
+    )
 
 
 def test_verify_close_passes_fails_and_refuses_broadcasting(capsys):
-    assert checks.verify_close("c", 1.05, 1.0, 0.1) == pytest.approx(0.05)
+    assert verification.verify_close("c", 1.05, 1.0, 0.1) == pytest.approx(0.05)
     assert "checked c" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="FAILED c"):
-        checks.verify_close("c", 1.5, 1.0, 0.1)
+        verification.verify_close("c", 1.5, 1.0, 0.1)
     with pytest.raises(ValueError, match="same shape"):
-        checks.verify_close("c", torch.zeros(3), torch.zeros(1), 0.1)
+        verification.verify_close("c", torch.zeros(3), torch.zeros(1), 0.1)
     with pytest.raises(AssertionError, match="non-finite"):
-        checks.verify_close("c", float("nan"), 0.0, 1.0)
+        verification.verify_close("c", float("nan"), 0.0, 1.0)
 
 
 def test_verify_less():
-    assert checks.verify_less(
+    assert verification.verify_less(
         "bound", torch.tensor([1.0, 2.0]), torch.tensor([1.5, 2.1]), quiet=True
     ) == pytest.approx(0.1)
     with pytest.raises(AssertionError, match="FAILED bound"):
-        checks.verify_less("bound", 2.0, 1.0, quiet=True)
-
-
-# --- cache ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Config:
-    width: int = 8
-
-
-def test_cache_builds_once_and_rebuilds_when_the_configuration_changes(tmp_path, monkeypatch):
-    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path))
-    calls = []
-
-    def build(value):
-        def run():
-            calls.append(value)
-            return {"weights": torch.full((2,), float(value))}
-
-        return run
-
-    first = cache.cached("toy", _Config(8), build(1), verbose=False)
-    again = cache.cached("toy", _Config(8), build(2), verbose=False)
-    other = cache.cached("toy", _Config(9), build(3), verbose=False)
-    assert calls == [1, 3]
-    assert torch.equal(first["weights"], again["weights"])
-    assert torch.equal(other["weights"], torch.full((2,), 3.0))
-
-
-def test_cache_key_depends_on_code():
-    import lecture_code.checks as module_a
-    import lecture_code.seeding as module_b
-
-    assert cache.cache_key("x", _Config(), [module_a]) != cache.cache_key(
-        "x", _Config(), [module_b]
-    )
+        verification.verify_less("bound", 2.0, 1.0, quiet=True)
 
 
 # --- style ---------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ The reverse model is a Markov chain run from noise to data,
     p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t), \\
     p(\mathbf{x}_T) &= \mathcal{N}(\mathbf{0}, \mathbf{I}), \\
     p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t)
-    &= \mathcal{N}\big(\boldsymbol{\mu}_\theta(\mathbf{x}_t, t), \sigma_t^2\mathbf{I}\big).
+    &= \mathcal{N}\big(\boldsymbol{\mu}_\theta(\mathbf{x}_t, t), \gamma_t^2\mathbf{I}\big),
     \end{aligned}
 
-For one data point the bound is (book eq. ``elbo-bound``)
+with reverse-step variances :math:`\gamma_t^2` fixed in advance (:func:`reverse_variance`). For
+one data point the bound is (eq. (elbo-bound))
 
 .. math::
 
@@ -28,28 +29,34 @@ with the prior term :math:`\mathcal{L}_T = D_{\mathrm{KL}}(q(\mathbf{x}_T \mid \
 \mathbb{E}_{q(\mathbf{x}_t \mid \mathbf{x}_0)} D_{\mathrm{KL}}(q(\mathbf{x}_{t-1} \mid
 \mathbf{x}_t, \mathbf{x}_0) \Vert p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t))` and the
 reconstruction term :math:`\mathcal{L}_0 = -\mathbb{E}\log p_\theta(\mathbf{x}_0 \mid
-\mathbf{x}_1)` (eq. ``elbo-decomposition``). The decomposition holds trajectory by trajectory,
-before any expectation (eq. ``elbo-per-sample``): :func:`trajectory_log_ratio` and
+\mathbf{x}_1)` (eq. (elbo-decomposition)). The decomposition holds trajectory by trajectory,
+before any expectation (eq. (elbo-per-sample)): :func:`trajectory_log_ratio` and
 :func:`bound_terms_per_sample` compute the two sides on the same samples.
 
-With the noise parameterisation (eq. ``elbo-mu-eps``)
+With the noise parameterisation (eq. (elbo-mu-eps))
 
 .. math::
 
     \boldsymbol{\mu}_\theta(\mathbf{x}_t, t) = \frac{1}{\sqrt{\alpha_t}}\Big(\mathbf{x}_t -
     \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\boldsymbol{\epsilon}_\theta(\mathbf{x}_t, t)\Big)
 
-each denoising term is a weighted mean squared error of the noise (eq. ``elbo-weight``),
-:math:`\mathcal{L}_{t-1} = w_t\,\mathbb{E}\lVert\boldsymbol{\epsilon} -
-\boldsymbol{\epsilon}_\theta\rVert^2 + \text{const}` with :math:`w_t = \beta_t^2 /
-(2\sigma_t^2\alpha_t(1 - \bar\alpha_t))`, and dropping the weights gives
-:math:`\mathcal{L}_{\text{simple}}` (eq. ``elbo-simple``) of
+each denoising term is a weighted mean squared error of the noise (eq. (elbo-weight)),
+:math:`\mathcal{L}_{t-1} = \zeta_t\,\mathbb{E}\lVert\boldsymbol{\epsilon} -
+\boldsymbol{\epsilon}_\theta\rVert^2 + \text{const}` with :math:`\zeta_t = \beta_t^2 /
+(2\gamma_t^2\alpha_t(1 - \bar\alpha_t))`, and dropping the weights gives
+:math:`\mathcal{L}_{\text{simple}}` (eq. (elbo-simple)) of
 
     J. Ho, A. Jain, P. Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020,
     arXiv:2006.11239.
 
-Book: chapter 3 (:doc:`/book/part1/03_reverse_process_elbo`), sections "The variational bound",
-"KL divergence between Gaussians" and "Predicting the noise".
+The density of an isotropic Gaussian, :func:`lecture_code.ddpm.forward.log_normal`, is that of
+chapter 2; the solved form :math:`\hat{\mathbf{x}}_0(\boldsymbol{\epsilon})` of eq.
+(elbo-x0-eps) is :func:`lecture_code.ddpm.conversions.x_0_from_eps`.
+
+Book: chapter 3, "The reverse process and the ELBO"
+(:doc:`/book/part1/03_reverse_process_elbo`), sections "The variational bound", "KL divergence
+between Gaussians" and "Predicting the noise", eqs. (elbo-bound), (elbo-decomposition),
+(elbo-per-sample), (elbo-kl-isotropic), (elbo-mu-eps), (elbo-weight), (elbo-simple).
 """
 
 from __future__ import annotations
@@ -60,13 +67,27 @@ from dataclasses import dataclass
 
 import torch
 
+from lecture_code.ddpm.forward import log_normal
 from lecture_code.ddpm.posterior import (
     check_posterior_steps,
     posterior_coefficients,
     posterior_mean,
 )
-from lecture_code.ddpm.schedules import NoiseSchedule, per_sample
-from lecture_code.validation import check_choice, check_tensor
+from lecture_code.ddpm.schedules import NoiseSchedule
+from lecture_code.validation import check_choice, check_positive, check_tensor, per_sample
+
+__all__ = [
+    "BoundTerms",
+    "MeanFn",
+    "bound_terms",
+    "bound_terms_per_sample",
+    "elbo_weight",
+    "gaussian_kl",
+    "loss_simple",
+    "mu_from_eps",
+    "reverse_variance",
+    "trajectory_log_ratio",
+]
 
 #: The type of a reverse mean ``mu_theta(x_t, t)``, with ``x_t`` of shape ``(B, D)`` and ``t``
 #: of shape ``(B,)``, returning shape ``(B, D)``.
@@ -74,31 +95,11 @@ MeanFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 # --- Gaussians ---------------------------------------------------------------------------
-def log_normal(x: torch.Tensor, mean: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
-    r""":math:`\log\mathcal{N}(\mathbf{x}; \boldsymbol{\mu}, v\mathbf{I})
-    = -\tfrac{D}{2}\log(2\pi v) - \lVert\mathbf{x} - \boldsymbol{\mu}\rVert^2 / (2v)`.
-
-    Args:
-        x: ``(B, D)``.
-        mean: ``(B, D)``.
-        var: ``(B,)`` positive variances, one per row.
-
-    Returns:
-        ``(B,)``.
-    """
-    dims: dict[str, int] = {}
-    check_tensor("x", x, ("B", "D"), dims=dims)
-    check_tensor("mean", mean, ("B", "D"), dims=dims)
-    _check_variance("var", var, dims)
-    D = x.shape[1]
-    return -0.5 * D * torch.log(2 * math.pi * var) - ((x - mean) ** 2).sum(dim=1) / (2 * var)
-
-
 def gaussian_kl(
     mean_q: torch.Tensor, var_q: torch.Tensor, mean_p: torch.Tensor, var_p: torch.Tensor
 ) -> torch.Tensor:
     r""":math:`D_{\mathrm{KL}}\big(\mathcal{N}(\boldsymbol{\mu}_q, v_q\mathbf{I}) \,\Vert\,
-    \mathcal{N}(\boldsymbol{\mu}_p, v_p\mathbf{I})\big)` (book eq. ``elbo-kl-isotropic``):
+    \mathcal{N}(\boldsymbol{\mu}_p, v_p\mathbf{I})\big)` (eq. (elbo-kl-isotropic)):
 
     .. math::
 
@@ -128,18 +129,16 @@ def gaussian_kl(
 
 def _check_variance(name: str, var: torch.Tensor, dims: dict[str, int]) -> None:
     check_tensor(name, var, ("B",), dims=dims)
-    bad = (var <= 0).nonzero()
-    if bad.numel() > 0:
-        i = int(bad[0, 0])
-        raise ValueError(f"{name} must be positive, got {name}[{i}] = {var[i].item()}")
+    check_positive(name, var)
 
 
 # --- the reverse model's variances ---------------------------------------------------------
 def reverse_variance(schedule: NoiseSchedule, kind: str = "beta") -> torch.Tensor:
-    r"""The fixed reverse variances :math:`\sigma_t^2` of Ho et al. (2020), ``(T+1,)`` float64.
+    r"""The fixed reverse-step variances :math:`\gamma_t^2` of Ho et al. (2020), ``(T+1,)``
+    float64.
 
-    ``"beta"``: :math:`\sigma_t^2 = \beta_t` (also Bishop and Bishop's Algorithm 20.2).
-    ``"beta_tilde"``: :math:`\sigma_t^2 = \tilde\beta_t` for :math:`t \ge 2`; since
+    ``"beta"``: :math:`\gamma_t^2 = \beta_t` (also Bishop and Bishop's Algorithm 20.2).
+    ``"beta_tilde"``: :math:`\gamma_t^2 = \tilde\beta_t` for :math:`t \ge 2`; since
     :math:`\tilde\beta_1 = 0` would make :math:`p_\theta(\mathbf{x}_0 \mid \mathbf{x}_1)` a point
     mass, the entry :math:`t = 1` is :math:`\beta_1`. Entry 0 is unused and set to 0.
 
@@ -148,20 +147,20 @@ def reverse_variance(schedule: NoiseSchedule, kind: str = "beta") -> torch.Tenso
         kind: ``"beta"`` or ``"beta_tilde"``.
     """
     check_choice("kind", kind, ("beta", "beta_tilde"))
-    sigma2 = schedule.beta.clone()
+    gamma2 = schedule.beta.clone()
     if kind == "beta_tilde" and schedule.T >= 2:
         t = torch.arange(2, schedule.T + 1)
-        sigma2[2:] = posterior_coefficients(t, schedule)[2]
-    return sigma2
+        gamma2[2:] = posterior_coefficients(schedule, t)[2]
+    return gamma2
 
 
-def _check_sigma2(sigma2: torch.Tensor, schedule: NoiseSchedule) -> None:
-    check_tensor("sigma2", sigma2, (schedule.T + 1,))
-    bad = (sigma2[1:] <= 0).nonzero()
+def _check_gamma2(gamma2: torch.Tensor, schedule: NoiseSchedule) -> None:
+    check_tensor("gamma2", gamma2, (schedule.T + 1,))
+    bad = (gamma2[1:] <= 0).nonzero()
     if bad.numel() > 0:
         t = int(bad[0, 0]) + 1
         raise ValueError(
-            f"sigma2[t] must be positive for t = 1..T, got sigma2[{t}] = {sigma2[t].item()}"
+            f"gamma2[t] must be positive for t = 1..T, got gamma2[{t}] = {gamma2[t].item()}"
         )
 
 
@@ -175,10 +174,10 @@ def _steps(t: int, B: int) -> torch.Tensor:
 
 # --- the bound, directly and term by term --------------------------------------------------
 def trajectory_log_ratio(
-    x: torch.Tensor, schedule: NoiseSchedule, mu_theta: MeanFn, sigma2: torch.Tensor
+    mu_theta: MeanFn, schedule: NoiseSchedule, x: torch.Tensor, gamma2: torch.Tensor
 ) -> torch.Tensor:
     r""":math:`\log q(\mathbf{x}_{1:T} \mid \mathbf{x}_0) - \log p_\theta(\mathbf{x}_{0:T})`
-    for each trajectory, straight from the two products of Gaussians (eq. ``elbo-bound``):
+    for each trajectory, straight from the two products of Gaussians (eq. (elbo-bound)):
 
     .. math::
 
@@ -188,17 +187,18 @@ def trajectory_log_ratio(
     Its mean over trajectories from :math:`q(\mathbf{x}_{1:T} \mid \mathbf{x}_0)` is the bound.
 
     Args:
+        mu_theta: the reverse mean, ``mu_theta(x_t, t)`` with ``x_t: (B, D)``, ``t: (B,)``.
+        schedule: the noise schedule of the forward process.
         x: ``(T+1, B, D)`` trajectories :math:`\mathbf{x}_0, \dots, \mathbf{x}_T` (the output of
             :func:`lecture_code.ddpm.forward.forward_chain`).
-        schedule: the noise schedule of the forward process.
-        mu_theta: the reverse mean, ``mu_theta(x_t, t)`` with ``x_t: (B, D)``, ``t: (B,)``.
-        sigma2: ``(T+1,)`` reverse variances, ``sigma2[t]`` for ``t = 1..T``.
+        gamma2: ``(T+1,)`` reverse-step variances :math:`\gamma_t^2`, ``gamma2[t]`` for
+            ``t = 1..T``.
 
     Returns:
         ``(B,)``.
     """
     _check_trajectory(x, schedule)
-    _check_sigma2(sigma2, schedule)
+    _check_gamma2(gamma2, schedule)
     B = x.shape[1]
     ones = x.new_ones(B, dtype=torch.float64)
     x_T = x[-1]
@@ -207,13 +207,13 @@ def trajectory_log_ratio(
         steps = _steps(t, B)
         forward_mean = math.sqrt(schedule.alpha[t]) * x[t - 1]
         total = total + log_normal(x[t], forward_mean, schedule.beta[t] * ones)
-        total = total - log_normal(x[t - 1], mu_theta(x[t], steps), sigma2[t] * ones)
+        total = total - log_normal(x[t - 1], mu_theta(x[t], steps), gamma2[t] * ones)
     return total
 
 
 @dataclass(frozen=True)
 class BoundTerms:
-    r"""The terms of the bound for a batch of data points (eq. ``elbo-decomposition``).
+    r"""The terms of the bound for a batch of data points (eq. (elbo-decomposition)).
 
     Attributes:
         L_T: ``(B,)`` the prior term :math:`\mathcal{L}_T`.
@@ -233,10 +233,10 @@ class BoundTerms:
 
 
 def bound_terms_per_sample(
-    x: torch.Tensor, schedule: NoiseSchedule, mu_theta: MeanFn, sigma2: torch.Tensor
+    mu_theta: MeanFn, schedule: NoiseSchedule, x: torch.Tensor, gamma2: torch.Tensor
 ) -> BoundTerms:
     r"""The decomposition of :func:`trajectory_log_ratio`, trajectory by trajectory
-    (eq. ``elbo-per-sample``):
+    (eq. (elbo-per-sample)):
 
     .. math::
 
@@ -249,34 +249,35 @@ def bound_terms_per_sample(
     sum equals :func:`trajectory_log_ratio` on the same trajectory up to rounding.
 
     Args:
-        x: ``(T+1, B, D)`` trajectories.
-        schedule: the noise schedule of the forward process.
         mu_theta: the reverse mean, ``mu_theta(x_t, t)``.
-        sigma2: ``(T+1,)`` reverse variances.
+        schedule: the noise schedule of the forward process.
+        x: ``(T+1, B, D)`` trajectories.
+        gamma2: ``(T+1,)`` reverse-step variances.
     """
     _check_trajectory(x, schedule)
-    _check_sigma2(sigma2, schedule)
+    _check_gamma2(gamma2, schedule)
     T, B = schedule.T, x.shape[1]
     ones = x.new_ones(B, dtype=torch.float64)
     x_0, x_T = x[0], x[-1]
-    L_T = log_normal(x_T, schedule.signal_scale[T] * x_0, schedule.noise_std[T] ** 2 * ones)
+    L_T = log_normal(x_T, schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones)
     L_T = L_T - log_normal(x_T, torch.zeros_like(x_T), ones)
     L_mid = x.new_zeros(B, max(T - 1, 0), dtype=torch.float64)
     for t in range(2, T + 1):
         steps = _steps(t, B)
-        mu_tilde = posterior_mean(x[t], x_0, steps, schedule)
-        beta_tilde = posterior_coefficients(steps, schedule)[2]
+        mu_tilde = posterior_mean(schedule, x[t], x_0, steps)
+        beta_tilde = posterior_coefficients(schedule, steps)[2]
         log_q = log_normal(x[t - 1], mu_tilde, beta_tilde)
-        log_p = log_normal(x[t - 1], mu_theta(x[t], steps), sigma2[t] * ones)
+        log_p = log_normal(x[t - 1], mu_theta(x[t], steps), gamma2[t] * ones)
         L_mid[:, t - 2] = log_q - log_p
-    L_0 = -log_normal(x_0, mu_theta(x[1], _steps(1, B)), sigma2[1] * ones)
+    L_0 = -log_normal(x_0, mu_theta(x[1], _steps(1, B)), gamma2[1] * ones)
     return BoundTerms(L_T=L_T, L_mid=L_mid, L_0=L_0)
 
 
 def bound_terms(
-    x: torch.Tensor, schedule: NoiseSchedule, mu_theta: MeanFn, sigma2: torch.Tensor
+    mu_theta: MeanFn, schedule: NoiseSchedule, x: torch.Tensor, gamma2: torch.Tensor
 ) -> BoundTerms:
-    r"""The terms of the bound with the KL divergences in closed form (eq. ``elbo-decomposition``).
+    r"""The terms of the bound with the KL divergences in closed form
+    (eq. (elbo-decomposition)).
 
     :math:`\mathcal{L}_T` is exact (it depends on :math:`\mathbf{x}_0` alone). For
     :math:`\mathcal{L}_{t-1}` the KL divergence between the Gaussians
@@ -289,73 +290,46 @@ def bound_terms(
     need not be less noisy: the single-path terms share noise that partly cancels along a path.
 
     Args:
+        mu_theta: the reverse mean, ``mu_theta(x_t, t)``.
+        schedule: the noise schedule of the forward process.
         x: ``(T+1, B, D)`` trajectories (only ``x[0]`` and each ``x[t]`` are used, so the
             ``x[t]`` may also be independent draws of :math:`q(\mathbf{x}_t \mid \mathbf{x}_0)`).
-        schedule: the noise schedule of the forward process.
-        mu_theta: the reverse mean, ``mu_theta(x_t, t)``.
-        sigma2: ``(T+1,)`` reverse variances.
+        gamma2: ``(T+1,)`` reverse-step variances.
     """
     _check_trajectory(x, schedule)
-    _check_sigma2(sigma2, schedule)
+    _check_gamma2(gamma2, schedule)
     T, B = schedule.T, x.shape[1]
     ones = x.new_ones(B, dtype=torch.float64)
     x_0 = x[0]
-    L_T = gaussian_kl(
-        schedule.signal_scale[T] * x_0, schedule.noise_std[T] ** 2 * ones, 0 * x_0, ones
-    )
+    L_T = gaussian_kl(schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones, 0 * x_0, ones)
     L_mid = x.new_zeros(B, max(T - 1, 0), dtype=torch.float64)
     for t in range(2, T + 1):
         steps = _steps(t, B)
-        mu_tilde = posterior_mean(x[t], x_0, steps, schedule)
-        beta_tilde = posterior_coefficients(steps, schedule)[2]
-        L_mid[:, t - 2] = gaussian_kl(mu_tilde, beta_tilde, mu_theta(x[t], steps), sigma2[t] * ones)
-    L_0 = -log_normal(x_0, mu_theta(x[1], _steps(1, B)), sigma2[1] * ones)
+        mu_tilde = posterior_mean(schedule, x[t], x_0, steps)
+        beta_tilde = posterior_coefficients(schedule, steps)[2]
+        L_mid[:, t - 2] = gaussian_kl(mu_tilde, beta_tilde, mu_theta(x[t], steps), gamma2[t] * ones)
+    L_0 = -log_normal(x_0, mu_theta(x[1], _steps(1, B)), gamma2[1] * ones)
     return BoundTerms(L_T=L_T, L_mid=L_mid, L_0=L_0)
 
 
 # --- predicting the noise ------------------------------------------------------------------
-def x_0_from_eps(
-    x_t: torch.Tensor, eps: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule
-) -> torch.Tensor:
-    r""":math:`\hat{\mathbf{x}}_0 = (\mathbf{x}_t - \sqrt{1-\bar\alpha_t}\,\boldsymbol{\epsilon})
-    / \sqrt{\bar\alpha_t}`, the forward marginal solved for :math:`\mathbf{x}_0`
-    (eq. ``elbo-x0-eps``).
-
-    Args:
-        x_t: ``(B, D)``.
-        eps: ``(B, D)``, a noise (true or predicted).
-        t: ``(B,)`` integer steps in :math:`[1, T]`.
-        schedule: the noise schedule.
-
-    Returns:
-        ``(B, D)``, in the dtype of ``x_t``.
-    """
-    dims: dict[str, int] = {}
-    check_tensor("x_t", x_t, ("B", "D"), dims=dims)
-    check_tensor("eps", eps, ("B", "D"), dims=dims)
-    check_posterior_steps(t, schedule, dims)
-    scale = schedule.signal_scale[t].to(x_t.dtype)
-    std = schedule.noise_std[t].to(x_t.dtype)
-    return (x_t - per_sample(std, eps) * eps) / per_sample(scale, x_t)
-
-
 def mu_from_eps(
-    x_t: torch.Tensor, eps: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule
+    schedule: NoiseSchedule, x_t: torch.Tensor, t: torch.Tensor, eps: torch.Tensor
 ) -> torch.Tensor:
     r""":math:`\frac{1}{\sqrt{\alpha_t}}\big(\mathbf{x}_t - \frac{\beta_t}{\sqrt{1-\bar\alpha_t}}
-    \boldsymbol{\epsilon}\big)` (eq. ``elbo-mu-eps``): the posterior mean
+    \boldsymbol{\epsilon}\big)` (eq. (elbo-mu-eps)): the posterior mean
     :math:`\tilde{\boldsymbol{\mu}}_t(\mathbf{x}_t, \hat{\mathbf{x}}_0)` with
-    :math:`\hat{\mathbf{x}}_0` from :func:`x_0_from_eps`.
+    :math:`\hat{\mathbf{x}}_0` from :func:`lecture_code.ddpm.conversions.x_0_from_eps`.
 
     With ``eps`` the true noise that produced ``x_t`` it equals
     :func:`lecture_code.ddpm.posterior.posterior_mean`; with a network's prediction it is
     :math:`\boldsymbol{\mu}_\theta`.
 
     Args:
-        x_t: ``(B, D)``.
-        eps: ``(B, D)``, a noise (true or predicted).
-        t: ``(B,)`` integer steps in :math:`[1, T]`.
         schedule: the noise schedule.
+        x_t: ``(B, D)``.
+        t: ``(B,)`` integer steps in :math:`[1, T]`.
+        eps: ``(B, D)``, a noise (true or predicted).
 
     Returns:
         ``(B, D)``, in the dtype of ``x_t``.
@@ -364,35 +338,36 @@ def mu_from_eps(
     check_tensor("x_t", x_t, ("B", "D"), dims=dims)
     check_tensor("eps", eps, ("B", "D"), dims=dims)
     check_posterior_steps(t, schedule, dims)
-    coef_eps = (schedule.beta[t] / schedule.noise_std[t]).to(x_t.dtype)
+    coef_eps = (schedule.beta[t] / schedule.sigma[t]).to(x_t.dtype)
     inv_sqrt_alpha = torch.rsqrt(schedule.alpha[t]).to(x_t.dtype)
     return per_sample(inv_sqrt_alpha, x_t) * (x_t - per_sample(coef_eps, eps) * eps)
 
 
-def elbo_weight(t: torch.Tensor, schedule: NoiseSchedule, sigma2: torch.Tensor) -> torch.Tensor:
-    r""":math:`w_t = \frac{\beta_t^2}{2\sigma_t^2\alpha_t(1-\bar\alpha_t)}` (eq. ``elbo-weight``),
-    the weight of :math:`\lVert\boldsymbol{\epsilon} - \boldsymbol{\epsilon}_\theta\rVert^2` in
-    :math:`\mathcal{L}_{t-1}` (and in :math:`\mathcal{L}_0` at :math:`t = 1`).
+def elbo_weight(schedule: NoiseSchedule, t: torch.Tensor, gamma2: torch.Tensor) -> torch.Tensor:
+    r""":math:`\zeta_t = \frac{\beta_t^2}{2\gamma_t^2\alpha_t(1-\bar\alpha_t)}`
+    (eq. (elbo-weight)), the weight of :math:`\lVert\boldsymbol{\epsilon} -
+    \boldsymbol{\epsilon}_\theta\rVert^2` in :math:`\mathcal{L}_{t-1}` (and in
+    :math:`\mathcal{L}_0` at :math:`t = 1`).
 
     Args:
-        t: ``(B,)`` integer steps in :math:`[1, T]`.
         schedule: the noise schedule.
-        sigma2: ``(T+1,)`` reverse variances.
+        t: ``(B,)`` integer steps in :math:`[1, T]`.
+        gamma2: ``(T+1,)`` reverse-step variances :math:`\gamma_t^2`.
 
     Returns:
         ``(B,)`` float64.
     """
     dims: dict[str, int] = {}
     check_posterior_steps(t, schedule, dims)
-    _check_sigma2(sigma2, schedule)
+    _check_gamma2(gamma2, schedule)
     beta, alpha = schedule.beta[t], schedule.alpha[t]
-    return beta**2 / (2 * sigma2[t] * alpha * schedule.noise_std[t] ** 2)
+    return beta**2 / (2 * gamma2[t] * alpha * schedule.sigma[t] ** 2)
 
 
 def loss_simple(eps_theta: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     r""":math:`\mathcal{L}_{\text{simple}}`, the batch mean of
     :math:`\lVert\boldsymbol{\epsilon} - \boldsymbol{\epsilon}_\theta\rVert^2`
-    (eq. ``elbo-simple``).
+    (eq. (elbo-simple)).
 
     Args:
         eps_theta: ``(B, D)`` predicted noise.

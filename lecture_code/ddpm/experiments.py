@@ -5,9 +5,9 @@ Everything slow is cached on disk with :func:`lecture_code.cache.cached`, keyed 
 settings (:class:`ToyConfig`, :class:`StudyConfig`) and the source of the modules the result
 depends on, so the chapter and the figure command share one training run:
 
-- :func:`trained_denoiser` runs Algorithm ``alg-ddpm-train``
+- :func:`trained_denoiser` runs algorithm (alg-ddpm-train)
   (:func:`lecture_code.ddpm.algorithms.train`) on a fixed training set;
-- :func:`sample_study` runs Algorithm ``alg-ddpm-sample``
+- :func:`sample_study` runs algorithm (alg-ddpm-sample)
   (:func:`lecture_code.ddpm.algorithms.ancestral_sample`) with the linear schedule at each
   :math:`T` of the study, for the network and, for the mixture, for the exact noise predictor
   :class:`lecture_code.ddpm.denoiser.MixtureOracle`, and keeps snapshots of the reverse
@@ -16,8 +16,8 @@ depends on, so the chapter and the figure command share one training run:
   Wasserstein distance, :mod:`lecture_code.ddpm.sample_quality`), next to the data-against-data
   baseline and a moment-matched Gaussian.
 
-Book: chapter 4 (:doc:`/book/part1/04_training_sampling`), sections "Training on the toy data",
-"How good are the samples?" and "Why many small steps".
+Book: chapter 4, "Training and sampling" (:doc:`/book/part1/04_training_sampling`), sections
+"Training on the toy data", "How good are the samples?" and "Why many small steps".
 """
 
 from __future__ import annotations
@@ -37,8 +37,23 @@ from lecture_code.ddpm import (
 )
 from lecture_code.ddpm.denoiser import Denoiser, MixtureOracle
 from lecture_code.ddpm.schedules import NoiseSchedule
+from lecture_code.runtime import torch_threads
 from lecture_code.seeding import generator_for
 from lecture_code.validation import check_choice, check_int, check_real
+
+__all__ = [
+    "DATASETS",
+    "ENERGY_FACTOR",
+    "StudyConfig",
+    "ToyConfig",
+    "drift_field",
+    "new_denoiser",
+    "noise_prediction_losses",
+    "sample_data",
+    "sample_study",
+    "score_study",
+    "trained_denoiser",
+]
 
 #: The toy data sets a model can be trained on.
 DATASETS = ("swiss_roll", "mixture")
@@ -59,7 +74,7 @@ class ToyConfig:
         schedule: ``"linear"`` or ``"cosine"`` (:mod:`lecture_code.ddpm.schedules`).
         hidden: width of the network.
         depth: number of residual blocks.
-        embed_dim: size of the noise-level embedding.
+        embed_dim: size of the noise-level embedding, ``2 * n_frequencies``.
         steps: number of optimiser steps.
         batch_size: data points per step.
         lr: peak learning rate.
@@ -157,8 +172,8 @@ def trained_denoiser(config: ToyConfig, verbose: bool = True) -> tuple[Denoiser,
         model = new_denoiser(config)
         losses = algorithms.train(
             model,
-            x_data,
             config.make_schedule(),
+            x_data,
             generator_for(config.seed, "ddpm", config.data, "train"),
             steps=config.steps,
             batch_size=config.batch_size,
@@ -283,9 +298,9 @@ def noise_prediction_losses(
     x_0 = toy_data.toy_mixture().sample(n, generator)
     t = torch.randint(1, schedule.T + 1, (n,), generator=generator)
     eps = torch.randn(x_0.shape, generator=generator, dtype=torch.float64)
-    x_t = forward.q_sample(x_0, t, schedule, eps)
+    x_t = forward.q_sample(schedule, x_0, t, eps)
     log_snr = schedule.log_snr[t]
-    with torch.no_grad(), algorithms.single_thread():
+    with torch.no_grad(), torch_threads(1):
         eps_network = model(x_t, log_snr).double()
     eps_oracle = MixtureOracle(toy_data.toy_mixture())(x_t, log_snr)
     return ((eps - eps_network) ** 2).sum(1), ((eps - eps_oracle) ** 2).sum(1)
@@ -299,7 +314,8 @@ def drift_field(
 
     Args:
         eps_model: the noise predictor.
-        schedule: the schedule; t: a step in :math:`[1, T]`.
+        schedule: the schedule.
+        t: a step in :math:`[1, T]`.
         lim: the grid spans :math:`[-\text{lim}, \text{lim}]^2`.
         n_grid: points per axis.
 
@@ -311,5 +327,5 @@ def drift_field(
     axis = torch.linspace(-lim, lim, check_int("n_grid", n_grid, low=2), dtype=torch.float64)
     points = torch.cartesian_prod(axis, axis)
     steps = torch.full((points.shape[0],), t, dtype=torch.long)
-    mu = algorithms.reverse_mean(eps_model, points, steps, schedule)
+    mu = algorithms.reverse_mean(eps_model, schedule, points, steps)
     return points, mu - points

@@ -6,7 +6,7 @@ the forward process is Gaussian. The marginals are :math:`q(\mathbf{x}_t) =
 \mathcal{N}(\sqrt{\bar\alpha_t}\,\mathbf{m}, v_t\mathbf{I})` with :math:`v_t = \bar\alpha_t v_0
 + 1 - \bar\alpha_t`, and since :math:`(\mathbf{x}_{t-1}, \mathbf{x}_t)` is jointly Gaussian with
 covariance :math:`\sqrt{\alpha_t}\,v_{t-1}\mathbf{I}`, the true reverse step is Gaussian with a
-mean linear in :math:`\mathbf{x}_t` (book eq. ``elbo-gauss-reverse``):
+mean linear in :math:`\mathbf{x}_t` (eq. (elbo-gauss-reverse)):
 
 .. math::
 
@@ -16,17 +16,18 @@ mean linear in :math:`\mathbf{x}_t` (book eq. ``elbo-gauss-reverse``):
 
 Written as ``slope * x_t + offset``, the slope is :math:`\sqrt{\alpha_t}\,v_{t-1}/v_t` and the
 offset :math:`\sqrt{\bar\alpha_{t-1}}\,\beta_t\mathbf{m}/v_t`. For reverse variances
-:math:`\sigma_t^2` fixed in advance, the mean that minimises the bound is this conditional mean
+:math:`\gamma_t^2` fixed in advance, the mean that minimises the bound is this conditional mean
 :math:`\mathbb{E}_q[\mathbf{x}_{t-1} \mid \mathbf{x}_t]`. The reverse chain
 :math:`p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t) = \mathcal{N}(\text{slope}_t\,\mathbf{x}_t +
-\text{offset}_t, \sigma_t^2\mathbf{I})` from :math:`p(\mathbf{x}_T) = \mathcal{N}(\mathbf{0},
+\text{offset}_t, \gamma_t^2\mathbf{I})` from :math:`p(\mathbf{x}_T) = \mathcal{N}(\mathbf{0},
 \mathbf{I})` is linear and Gaussian, so :math:`\log p_\theta(\mathbf{x}_0)`, every term of the
 bound and the gap :math:`D_{\mathrm{KL}}(q(\mathbf{x}_{1:T} \mid \mathbf{x}_0) \Vert
 p_\theta(\mathbf{x}_{1:T} \mid \mathbf{x}_0))` have closed forms. Each coordinate is an
 independent copy of the same one-dimensional problem with its own mean.
 
-Book: chapter 3 (:doc:`/book/part1/03_reverse_process_elbo`), section "Gaussian data: the bound
-in closed form", eqs. ``elbo-gauss-reverse`` and ``elbo-gauss-gap``.
+Book: chapter 3, "The reverse process and the ELBO"
+(:doc:`/book/part1/03_reverse_process_elbo`), section "Gaussian data: the bound in closed form",
+eqs. (elbo-gauss-reverse), (elbo-gauss-gap).
 """
 
 from __future__ import annotations
@@ -38,32 +39,41 @@ import torch
 
 from lecture_code.ddpm.elbo import BoundTerms, gaussian_kl
 from lecture_code.ddpm.posterior import check_posterior_steps, posterior_coefficients
-from lecture_code.ddpm.schedules import NoiseSchedule, check_steps, per_sample
-from lecture_code.validation import check_real, check_tensor
+from lecture_code.ddpm.schedules import NoiseSchedule, check_steps
+from lecture_code.validation import check_real, check_tensor, per_sample
+
+__all__ = [
+    "LinearReverse",
+    "exact_bound",
+    "marginal_variance",
+    "mean_gap",
+    "optimal_reverse",
+    "path_kl",
+]
 
 
-def marginal_variance(v_0: float, schedule: NoiseSchedule) -> torch.Tensor:
+def marginal_variance(schedule: NoiseSchedule, v_0: float) -> torch.Tensor:
     r""":math:`v_t = \bar\alpha_t v_0 + 1 - \bar\alpha_t`, ``(T+1,)`` float64: the variance per
     coordinate of :math:`q(\mathbf{x}_t)` for data of variance :math:`v_0 > 0`."""
     v_0 = check_real("v_0", v_0, low=0.0, low_open=True)
-    return schedule.alpha_bar * v_0 + schedule.noise_std**2
+    return schedule.alpha_bar * v_0 + schedule.sigma**2
 
 
 @dataclass(frozen=True, eq=False)
 class LinearReverse:
     r"""A linear-Gaussian reverse chain :math:`p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t) =
-    \mathcal{N}(\text{slope}_t\,\mathbf{x}_t + \text{offset}_t, \sigma_t^2\mathbf{I})`,
+    \mathcal{N}(\text{slope}_t\,\mathbf{x}_t + \text{offset}_t, \gamma_t^2\mathbf{I})`,
     :math:`p(\mathbf{x}_T) = \mathcal{N}(\mathbf{0}, \mathbf{I})`.
 
     Attributes:
         slope: ``(T+1,)`` (entry 0 unused).
         offset: ``(T+1, D)`` (row 0 unused).
-        sigma2: ``(T+1,)`` variances :math:`\sigma_t^2` (entry 0 unused).
+        gamma2: ``(T+1,)`` reverse-step variances :math:`\gamma_t^2` (entry 0 unused).
     """
 
     slope: torch.Tensor
     offset: torch.Tensor
-    sigma2: torch.Tensor
+    gamma2: torch.Tensor
 
     @property
     def T(self) -> int:
@@ -83,13 +93,13 @@ class LinearReverse:
         r"""Means ``(T+1, D)`` and variances per coordinate ``(T+1,)`` of
         :math:`p_\theta(\mathbf{x}_t)`, from :math:`\mathcal{N}(\mathbf{0}, \mathbf{I})` at
         :math:`t = T` backwards: a mean maps to slope times mean plus offset, a variance to
-        slope squared times variance plus :math:`\sigma_t^2`."""
+        slope squared times variance plus :math:`\gamma_t^2`."""
         T, D = self.T, self.offset.shape[1]
         mean = torch.zeros(T + 1, D, dtype=torch.float64)
         var = torch.ones(T + 1, dtype=torch.float64)
         for t in range(T, 0, -1):
             mean[t - 1] = self.slope[t] * mean[t] + self.offset[t]
-            var[t - 1] = self.slope[t] ** 2 * var[t] + self.sigma2[t]
+            var[t - 1] = self.slope[t] ** 2 * var[t] + self.gamma2[t]
         return mean, var
 
     def log_likelihood(self, x_0: torch.Tensor) -> torch.Tensor:
@@ -103,17 +113,17 @@ class LinearReverse:
 
 
 def optimal_reverse(
-    m: torch.Tensor, v_0: float, schedule: NoiseSchedule, sigma2: torch.Tensor | None = None
+    schedule: NoiseSchedule, m: torch.Tensor, v_0: float, gamma2: torch.Tensor | None = None
 ) -> LinearReverse:
     r"""The reverse chain with the true conditional means :math:`\mathbb{E}_q[\mathbf{x}_{t-1}
-    \mid \mathbf{x}_t]` of data :math:`\mathcal{N}(\mathbf{m}, s^2\mathbf{I})`
-    (eq. ``elbo-gauss-reverse``).
+    \mid \mathbf{x}_t]` of data :math:`\mathcal{N}(\mathbf{m}, v_0\mathbf{I})`
+    (eq. (elbo-gauss-reverse)).
 
     Args:
+        schedule: the noise schedule.
         m: ``(D,)`` the data mean :math:`\mathbf{m}`.
         v_0: the data variance per coordinate, ``> 0``.
-        schedule: the noise schedule.
-        sigma2: ``(T+1,)`` fixed reverse variances (e.g.
+        gamma2: ``(T+1,)`` fixed reverse-step variances :math:`\gamma_t^2` (e.g.
             :func:`lecture_code.ddpm.elbo.reverse_variance`); ``None`` takes the true conditional
             variances :math:`\beta_t v_{t-1}/v_t`, which makes every reverse step exact.
 
@@ -121,7 +131,7 @@ def optimal_reverse(
         The :class:`LinearReverse`.
     """
     m = check_tensor("m", m, ("D",)).to(torch.float64)
-    v = marginal_variance(v_0, schedule)
+    v = marginal_variance(schedule, v_0)
     T = schedule.T
     slope = torch.zeros(T + 1, dtype=torch.float64)
     offset = torch.zeros(T + 1, m.numel(), dtype=torch.float64)
@@ -131,12 +141,12 @@ def optimal_reverse(
     # sqrt(ab_{t-1}) m - slope sqrt(ab_t) m = sqrt(ab_{t-1}) m (1 - alpha v_{t-1} / v_t), and
     # v_t - alpha_t v_{t-1} = beta_t.
     offset[1:] = (torch.sqrt(schedule.alpha_bar[t - 1]) * beta / v[t])[:, None] * m
-    if sigma2 is None:
-        sigma2 = torch.zeros(T + 1, dtype=torch.float64)
-        sigma2[1:] = beta * v[t - 1] / v[t]
+    if gamma2 is None:
+        gamma2 = torch.zeros(T + 1, dtype=torch.float64)
+        gamma2[1:] = beta * v[t - 1] / v[t]
     else:
-        sigma2 = check_tensor("sigma2", sigma2, (T + 1,)).to(torch.float64)
-    return LinearReverse(slope=slope, offset=offset, sigma2=sigma2)
+        gamma2 = check_tensor("gamma2", gamma2, (T + 1,)).to(torch.float64)
+    return LinearReverse(slope=slope, offset=offset, gamma2=gamma2)
 
 
 def exact_bound(model: LinearReverse, schedule: NoiseSchedule, x_0: torch.Tensor) -> BoundTerms:
@@ -157,25 +167,23 @@ def exact_bound(model: LinearReverse, schedule: NoiseSchedule, x_0: torch.Tensor
         raise ValueError(f"model has T = {model.T} steps but the schedule has T = {schedule.T}")
     T, (B, D) = schedule.T, x_0.shape
     ones = torch.ones(B, dtype=torch.float64)
-    L_T = gaussian_kl(
-        schedule.signal_scale[T] * x_0, schedule.noise_std[T] ** 2 * ones, 0 * x_0, ones
-    )
+    L_T = gaussian_kl(schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones, 0 * x_0, ones)
     L_mid = torch.zeros(B, max(T - 1, 0), dtype=torch.float64)
     for t in range(2, T + 1):
         steps = torch.full((B,), t, dtype=torch.long)
         check_posterior_steps(steps, schedule, {})
-        coef_x_0, coef_x_t, beta_tilde = (c[0] for c in posterior_coefficients(steps, schedule))
+        coef_x_0, coef_x_t, beta_tilde = (c[0] for c in posterior_coefficients(schedule, steps))
         slope = coef_x_t - model.slope[t]  # coefficient of x_t in mu_tilde - mu_theta
-        mean_diff = (slope * schedule.signal_scale[t] + coef_x_0) * x_0 - model.offset[t]
-        expected_sq = (mean_diff**2).sum(1) + D * slope**2 * schedule.noise_std[t] ** 2
-        ratio = beta_tilde / model.sigma2[t]
+        mean_diff = (slope * schedule.scale[t] + coef_x_0) * x_0 - model.offset[t]
+        expected_sq = (mean_diff**2).sum(1) + D * slope**2 * schedule.sigma[t] ** 2
+        ratio = beta_tilde / model.gamma2[t]
         L_mid[:, t - 2] = 0.5 * D * (ratio - 1 - torch.log(ratio)) + expected_sq / (
-            2 * model.sigma2[t]
+            2 * model.gamma2[t]
         )
-    slope_1, sigma2_1 = model.slope[1], model.sigma2[1]
-    mean_res = (1 - slope_1 * schedule.signal_scale[1]) * x_0 - model.offset[1]
-    expected_sq = (mean_res**2).sum(1) + D * slope_1**2 * schedule.noise_std[1] ** 2
-    L_0 = 0.5 * D * math.log(2 * math.pi * sigma2_1) + expected_sq / (2 * sigma2_1)
+    slope_1, gamma2_1 = model.slope[1], model.gamma2[1]
+    mean_res = (1 - slope_1 * schedule.scale[1]) * x_0 - model.offset[1]
+    expected_sq = (mean_res**2).sum(1) + D * slope_1**2 * schedule.sigma[1] ** 2
+    L_0 = 0.5 * D * math.log(2 * math.pi * gamma2_1) + expected_sq / (2 * gamma2_1)
     return BoundTerms(L_T=L_T, L_mid=L_mid, L_0=L_0)
 
 
@@ -201,8 +209,8 @@ def path_kl(model: LinearReverse, schedule: NoiseSchedule, x_0: torch.Tensor) ->
     idx = torch.arange(1, T + 1)
     s, t = torch.meshgrid(idx, idx, indexing="ij")
     lo, hi = torch.minimum(s, t), torch.maximum(s, t)
-    cov_q = torch.sqrt(ab[hi] / ab[lo]) * schedule.noise_std[lo] ** 2
-    mean_q = schedule.signal_scale[1:][None, :, None] * x_0[:, None, :]  # (B, T, D)
+    cov_q = torch.sqrt(ab[hi] / ab[lo]) * schedule.sigma[lo] ** 2
+    mean_q = schedule.scale[1:][None, :, None] * x_0[:, None, :]  # (B, T, D)
     # p: joint covariance of (x_0..x_T) per coordinate; Cov(x_{t-1}, x_u) = slope_t Cov(x_t, x_u)
     # for u >= t, because the noise of step t is independent of x_t, ..., x_T.
     mean, _ = model.marginals()
@@ -211,7 +219,7 @@ def path_kl(model: LinearReverse, schedule: NoiseSchedule, x_0: torch.Tensor) ->
     for k in range(T, 0, -1):
         cov_p[k - 1, k:] = model.slope[k] * cov_p[k, k:]
         cov_p[k:, k - 1] = cov_p[k - 1, k:]
-        cov_p[k - 1, k - 1] = model.slope[k] ** 2 * cov_p[k, k] + model.sigma2[k]
+        cov_p[k - 1, k - 1] = model.slope[k] ** 2 * cov_p[k, k] + model.gamma2[k]
     gain = cov_p[1:, 0] / cov_p[0, 0]  # (T,)
     cond_cov = cov_p[1:, 1:] - torch.outer(gain, cov_p[0, 1:])
     mean_p = mean[1:][None] + gain[None, :, None] * (x_0 - mean[0])[:, None, :]  # (B, T, D)
@@ -227,11 +235,11 @@ def path_kl(model: LinearReverse, schedule: NoiseSchedule, x_0: torch.Tensor) ->
 
 
 def mean_gap(
-    m: torch.Tensor, v_0: float, schedule: NoiseSchedule, sigma2: torch.Tensor, x_0: torch.Tensor
+    schedule: NoiseSchedule, m: torch.Tensor, v_0: float, gamma2: torch.Tensor, x_0: torch.Tensor
 ) -> float:
     r"""The gap :math:`\mathcal{L}(\mathbf{x}_0) + \log p_\theta(\mathbf{x}_0)` of the optimal
-    reverse model with variances ``sigma2``, averaged over the rows of ``x_0: (B, D)``
-    (eq. ``elbo-gauss-gap``)."""
-    model = optimal_reverse(m, v_0, schedule, sigma2)
+    reverse model with reverse-step variances ``gamma2``, averaged over the rows of
+    ``x_0: (B, D)`` (eq. (elbo-gauss-gap))."""
+    model = optimal_reverse(schedule, m, v_0, gamma2)
     gap = exact_bound(model, schedule, x_0).total + model.log_likelihood(x_0)
     return float(gap.mean())

@@ -12,8 +12,8 @@ factors of
     q(\mathbf{x}_{t-1} \mid \mathbf{x}_t, \mathbf{x}_0) \propto
     q(\mathbf{x}_t \mid \mathbf{x}_{t-1})\, q(\mathbf{x}_{t-1} \mid \mathbf{x}_0)
 
-are Gaussian in :math:`\mathbf{x}_{t-1}`, and completing the square gives (book eqs.
-``rev-beta-tilde`` and ``rev-mu-tilde``)
+are Gaussian in :math:`\mathbf{x}_{t-1}`, and completing the square gives (eqs.
+(rev-beta-tilde) and (rev-mu-tilde))
 
 .. math::
 
@@ -33,9 +33,9 @@ At :math:`t = 1` (:math:`\bar\alpha_0 = 1`) the posterior collapses onto
 \mathbf{x}_0`.
 
 For data whose noised marginals are known, the Gaussian mixtures of
-:mod:`lecture_code.ddpm.toy_data`, the true reverse step can be evaluated on a grid
+:mod:`lecture_code.ddpm.mixture`, the true reverse step can be evaluated on a grid
 (:func:`reverse_step_log_density`) and compared with its small-step Gaussian approximation
-(:func:`reverse_step_gaussian`, book eq. ``rev-small-step``),
+(:func:`reverse_step_gaussian`, eq. (rev-small-step)),
 
 .. math::
 
@@ -47,9 +47,9 @@ for one forward step :math:`\mathbf{x} = \sqrt{\alpha}\,\mathbf{y} +
 \sqrt{\beta}\,\boldsymbol{\epsilon}` from :math:`\mathbf{y} \sim p` (first-order Taylor
 expansion of :math:`\log p` around :math:`\mathbf{y}_\star`).
 
-Book: chapter 3 (:doc:`/book/part1/03_reverse_process_elbo`), sections "Why the reverse step
-is hard" and "The forward posterior", eqs. ``rev-small-step``, ``rev-beta-tilde``,
-``rev-mu-tilde``.
+Book: chapter 3, "The reverse process and the ELBO"
+(:doc:`/book/part1/03_reverse_process_elbo`), sections "Why the reverse step is hard" and "The
+forward posterior", eqs. (rev-small-step), (rev-beta-tilde), (rev-mu-tilde).
 """
 
 from __future__ import annotations
@@ -58,9 +58,21 @@ import math
 
 import torch
 
-from lecture_code.ddpm.schedules import NoiseSchedule, check_steps, per_sample
-from lecture_code.ddpm.toy_data import GaussianMixture
-from lecture_code.validation import check_int, check_real, check_tensor
+from lecture_code.ddpm.mixture import GaussianMixture
+from lecture_code.ddpm.schedules import NoiseSchedule, check_steps
+from lecture_code.validation import check_int, check_real, check_tensor, per_sample
+
+__all__ = [
+    "bimodal_line",
+    "check_posterior_steps",
+    "posterior_coefficients",
+    "posterior_mean",
+    "posterior_sample",
+    "posterior_variance",
+    "reverse_step_gaussian",
+    "reverse_step_gaussian_kl",
+    "reverse_step_log_density",
+]
 
 
 def check_posterior_steps(t: torch.Tensor, schedule: NoiseSchedule, dims: dict[str, int]) -> None:
@@ -76,14 +88,14 @@ def check_posterior_steps(t: torch.Tensor, schedule: NoiseSchedule, dims: dict[s
 
 
 def posterior_coefficients(
-    t: torch.Tensor, schedule: NoiseSchedule
+    schedule: NoiseSchedule, t: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""The coefficients of :math:`\tilde{\boldsymbol{\mu}}_t` and the variance
-    :math:`\tilde\beta_t` (eqs. ``rev-beta-tilde``, ``rev-mu-tilde``).
+    :math:`\tilde\beta_t` (eqs. (rev-beta-tilde), (rev-mu-tilde)).
 
     Args:
-        t: ``(B,)`` integer steps in :math:`[1, T]`.
         schedule: the noise schedule.
+        t: ``(B,)`` integer steps in :math:`[1, T]`.
 
     Returns:
         ``(coef_x_0, coef_x_t, beta_tilde)``, each ``(B,)`` float64, with
@@ -96,8 +108,8 @@ def posterior_coefficients(
     alpha_bar = schedule.alpha_bar[t]
     alpha_bar_prev = schedule.alpha_bar[t - 1]
     # 1 - alpha_bar_t from the schedule's expm1 form, accurate when alpha_bar_t is close to 1.
-    one_minus_alpha_bar = schedule.noise_std[t] ** 2
-    one_minus_alpha_bar_prev = schedule.noise_std[t - 1] ** 2
+    one_minus_alpha_bar = schedule.sigma[t] ** 2
+    one_minus_alpha_bar_prev = schedule.sigma[t - 1] ** 2
     coef_x_0 = torch.sqrt(alpha_bar_prev) * beta / one_minus_alpha_bar
     coef_x_t = torch.sqrt(alpha) * one_minus_alpha_bar_prev / one_minus_alpha_bar
     beta_tilde = one_minus_alpha_bar_prev / one_minus_alpha_bar * beta
@@ -105,31 +117,31 @@ def posterior_coefficients(
     return coef_x_0, coef_x_t, beta_tilde
 
 
-def posterior_variance(t: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
+def posterior_variance(schedule: NoiseSchedule, t: torch.Tensor) -> torch.Tensor:
     r""":math:`\tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\beta_t`
-    (eq. ``rev-beta-tilde``).
+    (eq. (rev-beta-tilde)).
 
     Args:
-        t: ``(B,)`` integer steps in :math:`[1, T]`.
         schedule: the noise schedule.
+        t: ``(B,)`` integer steps in :math:`[1, T]`.
 
     Returns:
         ``(B,)`` float64; zero at :math:`t = 1`, and :math:`0 \le \tilde\beta_t < \beta_t`.
     """
-    return posterior_coefficients(t, schedule)[2]
+    return posterior_coefficients(schedule, t)[2]
 
 
 def posterior_mean(
-    x_t: torch.Tensor, x_0: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule
+    schedule: NoiseSchedule, x_t: torch.Tensor, x_0: torch.Tensor, t: torch.Tensor
 ) -> torch.Tensor:
     r""":math:`\tilde{\boldsymbol{\mu}}_t(\mathbf{x}_t, \mathbf{x}_0)`, the mean of
-    :math:`q(\mathbf{x}_{t-1} \mid \mathbf{x}_t, \mathbf{x}_0)` (eq. ``rev-mu-tilde``).
+    :math:`q(\mathbf{x}_{t-1} \mid \mathbf{x}_t, \mathbf{x}_0)` (eq. (rev-mu-tilde)).
 
     Args:
+        schedule: the noise schedule.
         x_t: ``(B, D)`` noised points.
         x_0: ``(B, D)`` clean points.
         t: ``(B,)`` integer steps in :math:`[1, T]`.
-        schedule: the noise schedule.
 
     Returns:
         ``(B, D)``, in the dtype of ``x_t``.
@@ -138,34 +150,34 @@ def posterior_mean(
     check_tensor("x_t", x_t, ("B", "D"), dims=dims)
     check_tensor("x_0", x_0, ("B", "D"), dims=dims)
     check_posterior_steps(t, schedule, dims)
-    coef_x_0, coef_x_t, _ = posterior_coefficients(t, schedule)
+    coef_x_0, coef_x_t, _ = posterior_coefficients(schedule, t)
     mu_tilde = per_sample(coef_x_0, x_0) * x_0 + per_sample(coef_x_t, x_t) * x_t
     return mu_tilde.to(x_t.dtype)
 
 
 def posterior_sample(
+    schedule: NoiseSchedule,
     x_t: torch.Tensor,
     x_0: torch.Tensor,
     t: torch.Tensor,
-    schedule: NoiseSchedule,
     generator: torch.Generator,
 ) -> torch.Tensor:
     r"""One draw of :math:`\mathbf{x}_{t-1} \sim q(\mathbf{x}_{t-1} \mid \mathbf{x}_t,
     \mathbf{x}_0)`: :math:`\tilde{\boldsymbol{\mu}}_t + \sqrt{\tilde\beta_t}\,\mathbf{z}`.
 
     Args:
+        schedule: the noise schedule.
         x_t: ``(B, D)``.
         x_0: ``(B, D)``.
         t: ``(B,)`` integer steps in :math:`[1, T]`.
-        schedule: the noise schedule.
         generator: the source of randomness.
 
     Returns:
         ``(B, D)``, in the dtype of ``x_t``.
     """
-    mu_tilde = posterior_mean(x_t, x_0, t, schedule)
+    mu_tilde = posterior_mean(schedule, x_t, x_0, t)
     z = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype)
-    beta_tilde = posterior_variance(t, schedule).to(x_t.dtype)
+    beta_tilde = posterior_variance(schedule, t).to(x_t.dtype)
     return mu_tilde + per_sample(torch.sqrt(beta_tilde), z) * z
 
 
@@ -218,7 +230,7 @@ def reverse_step_gaussian(
     data: GaussianMixture, x: torch.Tensor, beta: float
 ) -> tuple[torch.Tensor, float]:
     r"""The small-step Gaussian approximation of :math:`q(\mathbf{y} \mid \mathbf{x})`
-    (eq. ``rev-small-step``): mean :math:`\mathbf{y}_\star + (\beta/\alpha)\nabla\log
+    (eq. (rev-small-step)): mean :math:`\mathbf{y}_\star + (\beta/\alpha)\nabla\log
     p(\mathbf{y}_\star)` with :math:`\mathbf{y}_\star = \mathbf{x}/\sqrt{\alpha}`, variance
     :math:`\beta/\alpha`.
 
@@ -244,7 +256,7 @@ def reverse_step_gaussian_kl(
     data: GaussianMixture, x: float, beta: float, n_grid: int = 20_001, width: float = 12.0
 ) -> float:
     r""":math:`D_{\mathrm{KL}}\big(q(y \mid x) \,\Vert\, \text{its small-step Gaussian}\big)`
-    for one-dimensional ``data``, by the trapezoidal rule (eq. ``rev-small-step``).
+    for one-dimensional ``data``, by the trapezoidal rule (eq. (rev-small-step)).
 
     The grid spans ``width`` standard deviations of the Gaussian on each side of its mean, plus
     the range of the data's component means, so that it covers both densities.

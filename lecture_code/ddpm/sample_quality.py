@@ -1,7 +1,7 @@
 r"""Distances between two sets of samples, and the data-against-data baseline that gives them
 a scale.
 
-**Energy distance** (Székely and Rizzo 2013, book eq. ``train-energy``). For independent
+**Energy distance** (Székely and Rizzo 2013, eq. (train-energy)). For independent
 :math:`\mathbf{X}, \mathbf{X}' \sim P` and :math:`\mathbf{Y}, \mathbf{Y}' \sim Q`,
 
 .. math::
@@ -14,21 +14,21 @@ with equality only when :math:`P = Q`. :func:`energy_distance` replaces each exp
 the average over all pairs of the samples, diagonal included (a V-statistic). Its expectation
 for samples of sizes :math:`n` and :math:`m` is :math:`\mathcal{E}(P, Q) +
 \mathbb{E}\lVert\mathbf{X} - \mathbf{X}'\rVert/n + \mathbb{E}\lVert\mathbf{Y} -
-\mathbf{Y}'\rVert/m`: positive even when :math:`P = Q` (book eq. ``train-energy-floor``). That
+\mathbf{Y}'\rVert/m`: positive even when :math:`P = Q` (eq. (train-energy-floor)). That
 finite-sample floor, :math:`(1/n + 1/m)\,\mathbb{E}\lVert\mathbf{X} - \mathbf{X}'\rVert`, is
 what :func:`data_baseline` measures with two independent samples of the data, and what
 :func:`energy_floor` computes from one large sample. ``unbiased=True`` drops the diagonal (a
 U-statistic) and removes the floor.
 
-**Sliced Wasserstein distance** (Bonneel et al. 2015, eq. ``train-sliced``). Project both
-samples on random unit directions :math:`\boldsymbol{\theta}`; in one dimension the optimal
+**Sliced Wasserstein distance** (Bonneel et al. 2015, eq. (train-sliced)). Project both
+samples on random unit directions :math:`\mathbf{d}`; in one dimension the optimal
 transport between two samples of equal size pairs the sorted values, so
 
 .. math::
 
-    \mathrm{SW}_2(P, Q)^2 = \mathbb{E}_{\boldsymbol{\theta}}\,
-    \frac{1}{n}\sum_{i=1}^n \big(\boldsymbol{\theta}^\top\mathbf{x}_{(i)} -
-    \boldsymbol{\theta}^\top\mathbf{y}_{(i)}\big)^2,
+    \mathrm{SW}_2(P, Q)^2 = \mathbb{E}_{\mathbf{d}}\,
+    \frac{1}{n}\sum_{i=1}^n \big(\mathbf{d}^\top\mathbf{x}_{(i)} -
+    \mathbf{d}^\top\mathbf{y}_{(i)}\big)^2,
 
 with :math:`(i)` the :math:`i`-th smallest projection.
 
@@ -36,8 +36,8 @@ References: G. J. Székely, M. L. Rizzo, "Energy statistics: a class of statisti
 distances", J. Stat. Plan. Inference 143 (2013); N. Bonneel, J. Rabin, G. Peyré, H. Pfister,
 "Sliced and Radon Wasserstein barycenters of measures", J. Math. Imaging Vis. 51 (2015).
 
-Book: chapter 4 (:doc:`/book/part1/04_training_sampling`), section "How good are the samples?",
-eqs. ``train-energy``, ``train-sliced``.
+Book: chapter 4, "Training and sampling" (:doc:`/book/part1/04_training_sampling`), section
+"How good are the samples?", eqs. (train-energy), (train-energy-floor), (train-sliced).
 """
 
 from __future__ import annotations
@@ -48,13 +48,22 @@ import torch
 
 from lecture_code.validation import check_int, check_tensor
 
+__all__ = [
+    "Metric",
+    "data_baseline",
+    "energy_distance",
+    "energy_floor",
+    "mean_pair_distance",
+    "sliced_wasserstein",
+]
+
 #: The type of a distance ``metric(x, y)`` between two samples, with ``x`` of shape ``(N, D)``
 #: and ``y`` of shape ``(M, D)``, returning a float.
 Metric = Callable[[torch.Tensor, torch.Tensor], float]
 
 
 def energy_distance(x: torch.Tensor, y: torch.Tensor, unbiased: bool = False) -> float:
-    r"""The energy distance between the samples ``x`` and ``y`` (eq. ``train-energy``).
+    r"""The energy distance between the samples ``x`` and ``y`` (eq. (train-energy)).
 
     Args:
         x: ``(N, D)`` draws from :math:`P`.
@@ -85,13 +94,13 @@ def energy_distance(x: torch.Tensor, y: torch.Tensor, unbiased: bool = False) ->
 def sliced_wasserstein(
     x: torch.Tensor, y: torch.Tensor, generator: torch.Generator, n_projections: int = 256
 ) -> float:
-    r""":math:`\mathrm{SW}_2` between two samples of equal size (eq. ``train-sliced``).
+    r""":math:`\mathrm{SW}_2` between two samples of equal size (eq. (train-sliced)).
 
     Args:
         x: ``(N, D)``.
         y: ``(N, D)``, the same size.
         generator: the source of the random directions.
-        n_projections: number of directions :math:`\boldsymbol{\theta}`, uniform on the sphere.
+        n_projections: number of directions :math:`\mathbf{d}`, uniform on the sphere.
 
     Returns:
         The estimate, a float (float64 inside).
@@ -100,10 +109,10 @@ def sliced_wasserstein(
     x = check_tensor("x", x, ("N", "D"), dims=dims).to(torch.float64)
     y = check_tensor("y", y, ("N", "D"), dims=dims).to(torch.float64)
     n_projections = check_int("n_projections", n_projections, low=1)
-    theta = torch.randn(x.shape[1], n_projections, generator=generator, dtype=torch.float64)
-    theta = theta / theta.norm(dim=0, keepdim=True)
-    x_proj = torch.sort(x @ theta, dim=0).values  # (N, n_projections)
-    y_proj = torch.sort(y @ theta, dim=0).values
+    d = torch.randn(x.shape[1], n_projections, generator=generator, dtype=torch.float64)
+    d = d / d.norm(dim=0, keepdim=True)
+    x_proj = torch.sort(x @ d, dim=0).values  # (N, n_projections)
+    y_proj = torch.sort(y @ d, dim=0).values
     return float(((x_proj - y_proj) ** 2).mean().sqrt())
 
 
@@ -124,7 +133,7 @@ def mean_pair_distance(x: torch.Tensor) -> float:
 
 def energy_floor(reference: torch.Tensor, n: int, m: int) -> float:
     r"""The expected :func:`energy_distance` of two independent samples of sizes ``n`` and
-    ``m`` from the same distribution (eq. ``train-energy-floor``): :math:`(1/n + 1/m)\,
+    ``m`` from the same distribution (eq. (train-energy-floor)): :math:`(1/n + 1/m)\,
     \mathbb{E}\lVert\mathbf{X} - \mathbf{X}'\rVert`, the value a perfect model gets on average.
 
     Args:

@@ -9,13 +9,15 @@ The forward process adds Gaussian noise in :math:`T` steps,
     \qquad t = 1, \dots, T,
 
 and a *schedule* is the list of variances :math:`\beta_1, \dots, \beta_T`, each in
-:math:`(0, 1)`. Everything else follows from it:
+:math:`(0, 1)`. Everything else follows from it (:class:`NoiseSchedule`):
 
 - :math:`\alpha_t = 1 - \beta_t`, the fraction of the variance kept in step :math:`t`;
 - :math:`\bar\alpha_t = \prod_{s=1}^t \alpha_s`, the signal fraction after :math:`t` steps, so that
-  :math:`q(\mathbf{x}_t \mid \mathbf{x}_0) = \mathcal{N}(\sqrt{\bar\alpha_t}\,\mathbf{x}_0,
-  (1 - \bar\alpha_t)\mathbf{I})` (book eq. ``fwd-marginal``);
-- :math:`\mathrm{SNR}(t) = \bar\alpha_t / (1 - \bar\alpha_t)`, the signal-to-noise ratio.
+  :math:`q(\mathbf{x}_t \mid \mathbf{x}_0) = \mathcal{N}(a_t\mathbf{x}_0, \sigma_t^2\mathbf{I})`
+  with the *scale* :math:`a_t = \sqrt{\bar\alpha_t}` and the *noise standard deviation*
+  :math:`\sigma_t = \sqrt{1 - \bar\alpha_t}` (eq. (fwd-marginal));
+- :math:`\mathrm{SNR}(t) = a_t^2 / \sigma_t^2 = \bar\alpha_t / (1 - \bar\alpha_t)`, the
+  signal-to-noise ratio, and :math:`\lambda_t = \log\mathrm{SNR}(t)`, the log-SNR.
 
 Arrays are indexed by the step itself: ``beta[t]`` is :math:`\beta_t` for ``t = 1..T``, and the
 entry ``t = 0`` describes the clean data (:math:`\beta_0 = 0`, :math:`\bar\alpha_0 = 1`,
@@ -32,9 +34,9 @@ and the cosine schedule of
     A. Nichol, P. Dhariwal, "Improved Denoising Diffusion Probabilistic Models", ICML 2021,
     arXiv:2102.09672.
 
-Book: chapter 2 (:doc:`/book/part1/02_forward_process`), sections "The forward Markov chain" and
-"Noise schedules", eqs. ``fwd-step``, ``fwd-alpha-bar``, ``fwd-linear``, ``fwd-cosine``,
-``fwd-snr``.
+Book: chapter 2, "The forward process" (:doc:`/book/part1/02_forward_process`), sections "The
+forward Markov chain" and "Noise schedules", eqs. (fwd-step), (fwd-alpha-bar), (fwd-linear),
+(fwd-cosine), (fwd-snr).
 """
 
 from __future__ import annotations
@@ -46,6 +48,20 @@ from dataclasses import dataclass
 import torch
 
 from lecture_code.validation import check_int, check_real, check_tensor
+
+__all__ = [
+    "HO_BETA_1",
+    "HO_BETA_T",
+    "HO_T",
+    "MAX_BETA",
+    "NoiseSchedule",
+    "check_steps",
+    "constant_schedule",
+    "cosine_alpha_bar",
+    "cosine_schedule",
+    "linear_schedule",
+    "schedule_from_beta",
+]
 
 #: Ho et al.'s linear schedule at T = 1000 runs from this beta_1 ...
 HO_BETA_1 = 1e-4
@@ -99,14 +115,14 @@ class NoiseSchedule:
     @property
     def alpha_bar(self) -> torch.Tensor:
         r""":math:`\bar\alpha_t = \prod_{s=1}^t \alpha_s`, ``(T+1,)``, with ``alpha_bar[0] = 1``
-        (eq. ``fwd-alpha-bar``). Strictly decreasing, because every :math:`\alpha_t < 1`."""
+        (eq. (fwd-alpha-bar)). Strictly decreasing, because every :math:`\alpha_t < 1`."""
         # cumprod includes alpha[0] = 1, so entry t is the product over s = 1..t.
         return torch.cumprod(self.alpha, dim=0)
 
     @property
     def snr(self) -> torch.Tensor:
         r""":math:`\mathrm{SNR}(t) = \bar\alpha_t / (1 - \bar\alpha_t)`, ``(T+1,)``;
-        ``snr[0] = inf`` (eq. ``fwd-snr``)."""
+        ``snr[0] = inf`` (eq. (fwd-snr))."""
         alpha_bar = self.alpha_bar
         return alpha_bar / (1.0 - alpha_bar)
 
@@ -121,15 +137,19 @@ class NoiseSchedule:
         return log_alpha_bar - torch.log(-torch.expm1(log_alpha_bar))
 
     @property
-    def signal_scale(self) -> torch.Tensor:
-        r""":math:`\sqrt{\bar\alpha_t}`, ``(T+1,)``: how much of :math:`\mathbf{x}_0` is left in
-        :math:`\mathbf{x}_t`."""
+    def scale(self) -> torch.Tensor:
+        r"""The scale :math:`a_t = \sqrt{\bar\alpha_t}`, ``(T+1,)``: the factor that multiplies
+        :math:`\mathbf{x}_0` in :math:`\mathbf{x}_t = a_t\mathbf{x}_0 +
+        \sigma_t\boldsymbol{\epsilon}` (eq. (fwd-reparam))."""
         return torch.sqrt(self.alpha_bar)
 
     @property
-    def noise_std(self) -> torch.Tensor:
-        r""":math:`\sqrt{1 - \bar\alpha_t}`, ``(T+1,)``: the standard deviation of the noise in
-        :math:`\mathbf{x}_t`."""
+    def sigma(self) -> torch.Tensor:
+        r"""The noise standard deviation :math:`\sigma_t = \sqrt{1 - \bar\alpha_t}`, ``(T+1,)``:
+        the standard deviation of the noise in :math:`\mathbf{x}_t` (eq. (fwd-reparam)).
+
+        Computed as :math:`\sqrt{-\mathrm{expm1}(\sum_s \log\alpha_s)}`, accurate when
+        :math:`\bar\alpha_t` is close to 1 (the first steps)."""
         log_alpha_bar = torch.cumsum(torch.log1p(-self.beta), dim=0)
         return torch.sqrt(-torch.expm1(log_alpha_bar))
 
@@ -186,7 +206,7 @@ def linear_schedule(
     T: int, beta_1: float | None = None, beta_T: float | None = None
 ) -> NoiseSchedule:
     r"""The linear schedule :math:`\beta_t = \beta_1 + (\beta_T - \beta_1)(t - 1)/(T - 1)`
-    (eq. ``fwd-linear``; Ho et al. 2020).
+    (eq. (fwd-linear); Ho et al. 2020).
 
     Ho et al. use :math:`\beta_1 = 10^{-4}` and :math:`\beta_T = 0.02` at :math:`T = 1000`. With
     the defaults, other :math:`T` rescale both end points by :math:`1000/T`: the sum
@@ -216,7 +236,7 @@ def linear_schedule(
 def cosine_alpha_bar(u: torch.Tensor, s: float = 0.008) -> torch.Tensor:
     r"""Nichol and Dhariwal's continuous :math:`\bar\alpha(u) = f(u)/f(0)` with
     :math:`f(u) = \cos^2\!\big(\tfrac{\pi}{2}\,\tfrac{u + s}{1 + s}\big)`, :math:`u = t/T`
-    (eq. ``fwd-cosine``).
+    (eq. (fwd-cosine)).
 
     Args:
         u: ``(N,)`` fractions of the way through the process, in :math:`[0, 1]`.
@@ -239,7 +259,7 @@ def cosine_alpha_bar(u: torch.Tensor, s: float = 0.008) -> torch.Tensor:
 
 
 def cosine_schedule(T: int, s: float = 0.008, max_beta: float = MAX_BETA) -> NoiseSchedule:
-    r"""The cosine schedule of Nichol and Dhariwal (2021) (eq. ``fwd-cosine``).
+    r"""The cosine schedule of Nichol and Dhariwal (2021) (eq. (fwd-cosine)).
 
     It fixes :math:`\bar\alpha_t = f(t/T)/f(0)` (see :func:`cosine_alpha_bar`) and recovers the
     variances from :math:`\beta_t = 1 - \bar\alpha_t / \bar\alpha_{t-1}`, capped at ``max_beta``
@@ -279,14 +299,3 @@ def check_steps(
         i = int(bad[0, 0])
         raise ValueError(f"{name} must lie in [0, T] = [0, {T}], got {name}[{i}] = {int(t[i])}")
     return t
-
-
-def per_sample(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Reshape per-sample scalars ``values: (B,)`` to ``(B, 1, ..., 1)`` so they multiply
-    ``x: (B, ...)`` row by row, whatever the rank of ``x``."""
-    if values.ndim != 1 or values.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"values must have shape (B,) with B = {x.shape[0]} (the batch of x), "
-            f"got shape {tuple(values.shape)}"
-        )
-    return values.reshape(-1, *([1] * (x.ndim - 1)))

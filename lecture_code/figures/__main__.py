@@ -9,6 +9,8 @@ Writes ``DIR/NAME.FORMAT`` for the book style and ``DIR/NAME-slide.FORMAT`` for 
 large type), chapter by chapter in the order of the book, with a progress bar that names the
 figure being drawn. The same seed gives byte-identical PNG files. ``make figures`` runs it with
 the defaults (every figure, PNG and PDF, into ``figures/``).
+
+Book: preface, section "Regenerating the figures".
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tqdm import tqdm
 
 from lecture_code.figures import FORMATS, FigureSpec, load_catalogue, make_figure, save_figure
 from lecture_code.plots.style import STYLES
+from lecture_code.runtime import interactive
 from lecture_code.seeding import DEFAULT_SEED
 
 
@@ -90,9 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     suffix = "" if args.style == "book" else f"-{args.style}"
     written = []
     start = time.perf_counter()
-    with tqdm(ordered, desc="figures", unit="fig", file=sys.stderr, dynamic_ncols=True) as bar:
-        for spec in bar:
+    # A person at a terminal gets a bar naming the figure being drawn; a log file gets one line
+    # per figure instead of the bar's carriage-return redraws.
+    watched = interactive()
+    with tqdm(ordered, desc="figures", unit="fig", file=sys.stderr, disable=not watched) as bar:
+        for number, spec in enumerate(bar, start=1):
             bar.set_postfix_str(spec.name)
+            if not watched:
+                print(f"figure {number}/{len(ordered)}: {spec.name}", file=sys.stderr, flush=True)
             fig = make_figure(spec.name, seed=args.seed, style=args.style)
             written += save_figure(
                 fig, args.out / f"{spec.name}{suffix}", args.format, args.style, args.dpi

@@ -2,6 +2,8 @@
 
 The builders draw the toy data of :mod:`lecture_code.ddpm.toy_data` and hand it to
 :mod:`lecture_code.plots.forward`.
+
+Book: chapter 1, "Generative models and latent spaces" (:doc:`/book/part1/01_generative_models`).
 """
 
 from __future__ import annotations

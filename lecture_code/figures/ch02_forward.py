@@ -2,6 +2,8 @@
 
 The builders run the forward chain of :mod:`lecture_code.ddpm.forward` with the schedules of
 :mod:`lecture_code.ddpm.schedules` and hand the results to :mod:`lecture_code.plots.forward`.
+
+Book: chapter 2, "The forward process" (:doc:`/book/part1/02_forward_process`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def build_swiss_roll_forward(seed: int, style: str) -> Figure:
     schedule = schedules.linear_schedule(T)
     x_0 = toy_data.swiss_roll(N_POINTS, generator_for(seed, "ch02", "swiss_roll"))
     kept = forward.forward_chain_at(
-        x_0, list(ROLL_STEPS), schedule, generator_for(seed, "ch02", "chain")
+        schedule, x_0, list(ROLL_STEPS), generator_for(seed, "ch02", "chain")
     )
     for ax, t, x_t in zip(axes.flat, ROLL_STEPS, kept, strict=True):
         title = rf"$t = {t}$, $\bar\alpha_t = {schedule.alpha_bar[t].item():.2g}$"
@@ -128,11 +130,11 @@ def build_mixture_marginals(seed: int, style: str) -> Figure:
     mixture = toy_data.toy_mixture()
     x_0 = mixture.sample(N_POINTS, generator_for(seed, "ch02", "mixture"))
     kept = forward.forward_chain_at(
-        x_0, list(MIXTURE_STEPS), schedule, generator_for(seed, "ch02", "mixture_chain")
+        schedule, x_0, list(MIXTURE_STEPS), generator_for(seed, "ch02", "mixture_chain")
     )
     axis, grid = toy_data.square_grid(LIMIT, N_GRID)
     for ax, t, x_t in zip(axes, MIXTURE_STEPS, kept, strict=True):
-        marginal = forward.noised_mixture(mixture, t, schedule)
+        marginal = forward.noised_mixture(schedule, mixture, t)
         log_q = marginal.log_prob(grid).reshape(N_GRID, N_GRID)
         plots.plot_points(ax, x_t, size=2, alpha=0.35, limit=LIMIT, title=f"$t = {t}$")
         plots.plot_density_contours(ax, axis, log_q, levels=6, limit=LIMIT)

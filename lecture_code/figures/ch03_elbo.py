@@ -1,10 +1,10 @@
 """Figures of chapter 3, "The reverse process and the ELBO".
 
 The builders evaluate the true reverse step of :mod:`lecture_code.ddpm.posterior`, the exact bound
-of
-Gaussian data of :mod:`lecture_code.ddpm.gaussian_reverse` and the weights of
-:mod:`lecture_code.ddpm.elbo`,
-and hand the numbers to :mod:`lecture_code.plots.reverse`.
+of Gaussian data of :mod:`lecture_code.ddpm.gaussian_reverse` and the weights of
+:mod:`lecture_code.ddpm.elbo`, and hand the numbers to :mod:`lecture_code.plots.reverse`.
+
+Book: chapter 3, "The reverse process and the ELBO" (:doc:`/book/part1/03_reverse_process_elbo`).
 """
 
 from __future__ import annotations
@@ -77,9 +77,9 @@ def build_reverse_step(seed: int, style: str) -> Figure:
     "ch03_bound",
     chapter=CHAPTER,
     caption="Gaussian data, exactly. Left: the gap between the bound and -log p(x_0) of the "
-    "optimal reverse model with sigma_t^2 = beta_t falls like 1/T. Right: the weights zeta_t "
+    "optimal reverse model with gamma_t^2 = beta_t falls like 1/T. Right: the weights zeta_t "
     "of the noise-prediction error in the bound (T = 1000) for the two usual choices of "
-    "sigma_t^2; L_simple replaces them by 1.",
+    "the reverse-step variance gamma_t^2; L_simple replaces them by 1.",
 )
 def build_bound(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.42))
@@ -90,8 +90,8 @@ def build_bound(seed: int, style: str) -> Figure:
     gaps = []
     for T in GAP_T_VALUES:
         schedule = schedules.linear_schedule(T)
-        sigma2 = elbo.reverse_variance(schedule)
-        gaps.append(gaussian_reverse.mean_gap(m, GAUSS_V_0, schedule, sigma2, x_0))
+        gamma2 = elbo.reverse_variance(schedule)
+        gaps.append(gaussian_reverse.mean_gap(schedule, m, GAUSS_V_0, gamma2, x_0))
     plots.plot_loglog_rate(
         left,
         GAP_T_VALUES,
@@ -99,14 +99,14 @@ def build_bound(seed: int, style: str) -> Figure:
         slope=-1.0,
         xlabel="number of steps $T$",
         ylabel=r"mean gap $\mathcal{L} + \log p_\theta(\mathbf{x}_0)$ (nats)",
-        label=r"$\sigma_t^2 = \beta_t$",
+        label=r"$\gamma_t^2 = \beta_t$",
         reference_label=r"$\propto 1/T$",
     )
     schedule = schedules.linear_schedule(1000)
     t = torch.arange(1, 1001)
     weights = {
-        rf"$\sigma_t^2 = {name}$": elbo.elbo_weight(
-            t, schedule, elbo.reverse_variance(schedule, kind)
+        rf"$\gamma_t^2 = {name}$": elbo.elbo_weight(
+            schedule, t, elbo.reverse_variance(schedule, kind)
         )
         for name, kind in ((r"\beta_t", "beta"), (r"\tilde\beta_t", "beta_tilde"))
     }

@@ -3,8 +3,9 @@
 The builders take the cached networks and samples of :mod:`lecture_code.ddpm.experiments` (the
 same files the chapter uses, so the figures cost no training when the chapter has run), the
 forward chain of :mod:`lecture_code.ddpm.forward` and the drift of the learned reverse step, and
-hand
-them to :mod:`lecture_code.plots.reverse` and :mod:`lecture_code.plots.forward`.
+hand them to :mod:`lecture_code.plots.reverse` and :mod:`lecture_code.plots.forward`.
+
+Book: chapter 4, "Training and sampling" (:doc:`/book/part1/04_training_sampling`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def build_trajectories(seed: int, style: str) -> Figure:
     schedule = roll.make_schedule()
     steps = list(study.snapshot_steps)
     x_0 = experiments.sample_data("swiss_roll", N_SHOWN, generator_for(seed, "ch04", "fwd"))
-    forward_path = forward.forward_chain_at(x_0, steps, schedule, generator_for(seed, "ch04"))
+    forward_path = forward.forward_chain_at(schedule, x_0, steps, generator_for(seed, "ch04"))
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.62))
     axes = fig.subplots(3, len(steps), sharex=True, sharey=True)
     for j, t in enumerate(steps):

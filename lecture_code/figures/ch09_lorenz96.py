@@ -1,11 +1,13 @@
 """Figures of chapter 9, "Lorenz-96 and chaos".
 
-Each builder integrates the system with :mod:`lecture_code.forecasting.lorenz96` and hands the
-results to
+Each builder integrates the system with :mod:`lecture_code.forecasting.lorenz96` (and measures
+its chaos with :mod:`lecture_code.forecasting.chaos`) and hands the results to
 :mod:`lecture_code.plots.lorenz96`. The random streams and sizes are the chapter's own
 (``generator_for(seed, "ch09", ...)``), so with the default seed a figure shows exactly the runs
 whose numbers the chapter quotes. The integrations that several figures share are computed once
 per seed and process (``functools.cache``); nothing modifies their results.
+
+Book: chapter 9, "Lorenz-96 and chaos" (:doc:`/book/part3/09_lorenz96`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from matplotlib.figure import Figure
 
 from lecture_code.figures import register
+from lecture_code.forecasting import chaos
 from lecture_code.forecasting import lorenz96 as l96
 from lecture_code.plots import lorenz96 as plots
 from lecture_code.plots.style import figsize
@@ -138,7 +141,7 @@ def build_rk4_convergence(seed: int, style: str) -> Figure:
 def build_statistics(seed: int, style: str) -> Figure:
     u = attractor_sample(seed)
     max_lag = l96.lead_steps(2.0, DETERMINISTIC)
-    acf = l96.autocorrelation(u, max_lag)
+    acf = chaos.autocorrelation(u, max_lag)
     lag_time = DETERMINISTIC.Delta * torch.arange(max_lag + 1)
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.4))
     left, right = fig.subplots(1, 2)
@@ -148,9 +151,9 @@ def build_statistics(seed: int, style: str) -> Figure:
 
 
 @functools.cache
-def lyapunov_run(seed: int) -> tuple[torch.Tensor, l96.LyapunovRun]:
+def lyapunov_run(seed: int) -> tuple[torch.Tensor, chaos.LyapunovRun]:
     """The chapter's Lyapunov computation: (LYAP_B,) estimates and the run."""
-    return l96.lyapunov_estimates(
+    return chaos.lyapunov_estimates(
         DETERMINISTIC,
         generator_for(seed, "ch09", "lyapunov"),
         time=LYAP_TIME,
@@ -190,7 +193,7 @@ def error_growth(seed: int) -> dict[float, torch.Tensor]:
     u_0 = l96.spin_up(GROWTH_B, DETERMINISTIC, generator)
     n_steps = l96.lead_steps(GROWTH_TIME, DETERMINISTIC)
     return {
-        a: l96.perturbation_growth(u_0, a, GROWTH_M, n_steps, DETERMINISTIC, generator)
+        a: chaos.perturbation_growth(u_0, a, GROWTH_M, n_steps, DETERMINISTIC, generator)
         for a in GROWTH_AMPLITUDES
     }
 
@@ -237,7 +240,7 @@ def build_oracle_one_step(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.42))
     left, right = fig.subplots(1, 2)
     one = l96.model_step(members, TRUTH, generator)
-    deterministic = l96.model_step(u_0, TRUTH, None)
+    deterministic = l96.model_step(u_0, TRUTH, deterministic=True)
     sd = TRUTH.sigma_xi * TRUTH.Delta**0.5
     plots.plot_one_step(
         left,
@@ -247,7 +250,7 @@ def build_oracle_one_step(seed: int, style: str) -> Figure:
         title=f"lead Δ = {TRUTH.Delta:g}",
     )
     far = l96.trajectory(members, ORACLE_LONG_LEAD, TRUTH, generator)[:, -1]
-    far_deterministic = l96.trajectory(u_0, ORACLE_LONG_LEAD, TRUTH, None)[:, -1]
+    far_deterministic = l96.trajectory(u_0, ORACLE_LONG_LEAD, TRUTH, deterministic=True)[:, -1]
     plots.plot_one_step(
         right,
         far[:, 0],

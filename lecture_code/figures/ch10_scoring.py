@@ -1,8 +1,10 @@
 """Figures of chapter 10, "Scoring probabilistic forecasts".
 
-Each builder draws synthetic forecasts with :mod:`lecture_code.forecasting.metrics`, scores them
-there, and
-hands the numbers to :mod:`lecture_code.plots.scoring`.
+Each builder draws synthetic forecasts with :mod:`lecture_code.forecasting.calibration`, scores
+them with :mod:`lecture_code.forecasting.metrics` and :mod:`lecture_code.forecasting.calibration`,
+and hands the numbers to :mod:`lecture_code.plots.scoring`.
+
+Book: chapter 10, "Scoring probabilistic forecasts" (:doc:`/book/part3/10_scoring_rules`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import torch
 from matplotlib.figure import Figure
 
 from lecture_code.figures import register
-from lecture_code.forecasting import metrics
+from lecture_code.forecasting import calibration, metrics
 from lecture_code.plots import scoring as plots
 from lecture_code.plots.style import figsize
 from lecture_code.seeding import generator_for
@@ -85,7 +87,7 @@ def build_estimator_bias(seed: int, style: str) -> Figure:
     bias: dict[str, tuple[list[float], list[float]]] = {"standard": ([], []), "fair": ([], [])}
     for M in M_VALUES:
         generator = generator_for(seed, "ch10", "bias", M)
-        ensemble, y = metrics.synthetic_ensemble(n, M, 1, generator, log_sigma_std=0.0)
+        ensemble, y = calibration.synthetic_ensemble(n, M, 1, generator, log_sigma_std=0.0)
         for name, fair in (("standard", False), ("fair", True)):
             scores = metrics.crps_ensemble(ensemble, y, fair=fair)[:, 0]
             bias[name][0].append(float(scores.mean()) - exact)
@@ -166,10 +168,10 @@ def build_rank_histograms(seed: int, style: str) -> Figure:
     axes = fig.subplots(2, 2, sharex=True, sharey=True)
     for ax, (title, dispersion, bias) in zip(axes.flat, RANK_CASES, strict=True):
         generator = generator_for(seed, "ch10", "rank", title)
-        ensemble, y = metrics.synthetic_ensemble(
+        ensemble, y = calibration.synthetic_ensemble(
             5000, 10, 1, generator, dispersion=dispersion, bias=bias
         )
-        counts = metrics.rank_histogram(ensemble, y, generator)
+        counts = calibration.rank_histogram(ensemble, y, generator)
         plots.plot_rank_histogram(ax, counts, title=title)
     for ax in axes[0]:
         ax.set_xlabel("")
@@ -192,9 +194,11 @@ def build_spread_skill(seed: int, style: str) -> Figure:
     naive, corrected = [], []
     for M in M_VALUES:
         generator = generator_for(seed, "ch10", "ssr", M)
-        ensemble, y = metrics.synthetic_ensemble(4000, M, 5, generator)
-        naive.append(metrics.ensemble_spread(ensemble) / metrics.ensemble_mean_rmse(ensemble, y))
-        corrected.append(metrics.spread_skill_ratio(ensemble, y))
+        ensemble, y = calibration.synthetic_ensemble(4000, M, 5, generator)
+        naive.append(
+            calibration.ensemble_spread(ensemble) / calibration.ensemble_mean_rmse(ensemble, y)
+        )
+        corrected.append(calibration.spread_skill_ratio(ensemble, y))
     grid = torch.logspace(math.log10(M_VALUES[0]), math.log10(M_VALUES[-1]), 100)
     plots.plot_ssr_against_members(
         left,
@@ -205,8 +209,8 @@ def build_spread_skill(seed: int, style: str) -> Figure:
     curves = {}
     for label, dispersion in (("calibrated", 1.0), ("under-dispersed", 0.6), ("over", 1.5)):
         generator = generator_for(seed, "ch10", "spread-error", label)
-        ensemble, y = metrics.synthetic_ensemble(2000, 50, 4, generator, dispersion=dispersion)
-        curves[label] = metrics.spread_error_bins(ensemble, y, n_bins=10)
+        ensemble, y = calibration.synthetic_ensemble(2000, 50, 4, generator, dispersion=dispersion)
+        curves[label] = calibration.spread_error_bins(ensemble, y, n_bins=10)
     curves["over-dispersed"] = curves.pop("over")
     plots.plot_spread_error(right, curves)
     return fig

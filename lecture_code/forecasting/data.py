@@ -19,7 +19,8 @@ nothing the forecaster is scored on was seen in training:
   initial states are independent, as the bootstrap over initial states assumes);
 - the climatology sample comes from further trajectories, ``climatology_spacing`` apart.
 
-Book: chapter 9, section "The stochastic truth and its data".
+Book: chapter 9, "Lorenz-96 and chaos" (:doc:`/book/part3/09_lorenz96`), section "The
+stochastic truth and its data".
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from dataclasses import dataclass
 
 import torch
 
-from lecture_code.forecasting.lorenz96 import Lorenz96, lead_steps, model_step
+from lecture_code.forecasting.lorenz96 import Lorenz96, lead_steps, model_step, trajectory
 from lecture_code.seeding import generator_for
 from lecture_code.validation import check_int, check_real
 
-__all__ = ["DataConfig", "Lorenz96Data", "make_data", "sample_states"]
+__all__ = ["DataConfig", "Lorenz96Data", "make_data", "sample_states", "truth_paths"]
 
 
 @dataclass(frozen=True)
@@ -223,3 +224,21 @@ def make_data(system: Lorenz96, config: DataConfig) -> Lorenz96Data:
         u_test=u_test,
         climatology=climatology,
     )
+
+
+def truth_paths(
+    u_0: torch.Tensor, n_leads: int, system: Lorenz96, generator: torch.Generator
+) -> torch.Tensor:
+    """The verifying truth of forecasts from ``u_0``: one path of the true chain from each state.
+
+    Args:
+        u_0: (B, K) initial states.
+        n_leads: model steps, >= 1.
+        system: the truth.
+        generator: draws the kicks of the paths.
+
+    Returns:
+        (B, n_leads, K) float64: the truth 1..n_leads model steps after ``u_0``.
+    """
+    n_leads = check_int("n_leads", n_leads, low=1)
+    return trajectory(u_0, n_leads, system, generator)[:, 1:]

@@ -1,17 +1,17 @@
-"""One training loop for every network of Part III.
+"""One training schedule for every network of Part III.
 
 All the learned forecasters are trained the same way, so that their differences come from what
 they model, not from how hard they were trained: Adam (Kingma and Ba 2015) on minibatches of
 whole states drawn with replacement, a short linear warm-up and a cosine decay of the learning
-rate to a small final value, float32. The loss is a function of the minibatch's row indices
-and a generator (for the noise of denoising score matching), so the loop knows nothing about
-the model.
+rate to a small final value, float32. The loop itself is Part I's
+:func:`lecture_code.ddpm.algorithms.minimise`: the loss is a function of the minibatch's row
+indices and a generator (for the noise of denoising score matching), so the loop knows nothing
+about the model.
 
-Randomness never touches the global generator: minibatches, noise and dropout masks
-(:class:`lecture_code.forecasting.networks.Dropout`) come from the ``generator`` argument, and
-initial
-weights (which PyTorch draws from the global generator) are drawn inside :func:`seeded`, which
-saves and restores the global state.
+Randomness never touches the global generator: initial weights, minibatches, noise and dropout
+masks (:class:`lecture_code.forecasting.networks.Dropout`) all come from the ``generator``
+argument. The losses are in :mod:`lecture_code.forecasting.losses`;
+:mod:`lecture_code.forecasting.trained` keeps the trained networks in the cache.
 
 References:
     D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015,
@@ -24,42 +24,33 @@ Book: chapter 11, section "Training".
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from lecture_code.ddpm.algorithms import LossFn, minimise
+from lecture_code.forecasting.losses import DSMConfig, dsm_loss, gaussian_nll_loss, mse_loss
 from lecture_code.forecasting.networks import (
     BackboneConfig,
     DenoiserConfig,
-    Dropout,
     RingDenoiser,
     RingMLP,
     set_dropout,
 )
+from lecture_code.seeding import make_generator
 from lecture_code.validation import check_int, check_real, check_tensor
 
 __all__ = [
-    "DSMConfig",
-    "LossFn",
     "Scaling",
     "TrainConfig",
-    "dsm_loss",
     "fit_denoiser",
     "fit_gaussian_network",
     "fit_mean_network",
-    "gaussian_nll_loss",
-    "mse_loss",
-    "seeded",
     "train",
+    "weight_generator",
 ]
-
-#: ``loss_fn(index: (batch,) long, generator) -> scalar loss`` of the rows ``index``.
-LossFn = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -92,15 +83,11 @@ class TrainConfig:
         check_real("grad_clip", self.grad_clip, low=0.0, low_open=True)
 
 
-@contextlib.contextmanager
-def seeded(generator: torch.Generator) -> Iterator[None]:
-    """Run the block with PyTorch's global generator seeded from ``generator`` and restore the
-    global state afterwards, for code that draws from the global generator (PyTorch's weight
-    initialisation)."""
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
+def weight_generator(generator: torch.Generator) -> torch.Generator:
+    """The generator of a network's initial weights: a fresh one, seeded with one draw from
+    ``generator``, so that the weights have their own stream and the draws that follow in
+    ``generator`` (minibatches, noise, dropout masks) do not depend on the network's size."""
+    return make_generator(int(torch.randint(0, 2**62, (1,), generator=generator)))
 
 
 def _learning_rate(step: int, config: TrainConfig) -> float:
@@ -122,42 +109,40 @@ def train(
     desc: str = "training",
     progress: bool = True,
 ) -> list[float]:
-    """Minimise ``loss_fn`` over ``model``'s parameters with Adam.
+    """Minimise ``loss_fn`` over ``model``'s parameters with Adam, on the schedule of
+    ``config``: :func:`lecture_code.ddpm.algorithms.minimise` with a warm-up and a cosine decay
+    of the learning rate and the gradient norm clipped to ``config.grad_clip``.
 
     Args:
         model: the network; it is put in training mode (dropout on, masks drawn from
-            ``generator``) and left in eval mode.
-        loss_fn: the minibatch loss, see :data:`LossFn`.
+            ``generator``) and left in eval mode (dropout off).
+        loss_fn: the minibatch loss, see :data:`lecture_code.ddpm.algorithms.LossFn`.
         n_rows: number of training rows (states) that indices are drawn from.
         config: steps, batch size and learning-rate schedule.
-        generator: draws minibatches (and is passed on to ``loss_fn`` for its noise).
+        generator: draws minibatches and dropout masks (and is passed on to ``loss_fn`` for
+            its noise).
         desc: label of the progress bar.
-        progress: show a progress bar (tqdm).
+        progress: show a progress bar (only where a person watches stderr,
+            :func:`lecture_code.runtime.progress`).
 
     Returns:
         The loss of every step.
     """
-    n_rows = check_int("n_rows", n_rows, low=1)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    losses: list[float] = []
-    model.train()
-    for layer in model.modules():  # dropout masks come from the training generator
-        if isinstance(layer, Dropout):
-            layer.generator = generator
-    for step in tqdm(range(config.steps), desc=desc, disable=not progress, leave=False):
-        for group in optimiser.param_groups:
-            group["lr"] = _learning_rate(step, config)
-        index = torch.randint(0, n_rows, (config.batch_size,), generator=generator)
-        loss = loss_fn(index, generator)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{desc}: the loss became {float(loss)} at step {step}")
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimiser.step()
-        losses.append(float(loss.detach()))
+    set_dropout(model, True, generator)  # dropout masks come from the training generator
+    losses = minimise(
+        model,
+        loss_fn,
+        n_rows,
+        config.steps,
+        config.batch_size,
+        lambda step: _learning_rate(step, config),
+        generator,
+        grad_clip=config.grad_clip,
+        desc=desc,
+        show_progress=progress,
+    )
     set_dropout(model, False)
-    return losses
+    return losses.tolist()
 
 
 @dataclass(frozen=True)
@@ -196,110 +181,7 @@ class Scaling:
         return u.to(torch.float64) + self.r_mean + self.r_std * r_norm.to(torch.float64)
 
 
-# --- the three losses of Part III ---------------------------------------------------------------
-def mse_loss(network: nn.Module, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Mean-square error of the predicted normalised residual, eq. (mse-loss).
-
-    Args:
-        network: maps (B, K) states to (B, K, >= 1); channel 0 is the mean.
-        u: (B, K) normalised states.
-        r: (B, K) normalised residuals.
-    """
-    return ((network(u)[..., 0] - r) ** 2).mean()
-
-
-def gaussian_nll_loss(network: nn.Module, u: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    r"""Gaussian negative log-likelihood per site (without the constant
-    :math:`\frac12\log 2\pi`), eq. (gaussian-nll):
-    :math:`\frac12\big(\log v + (r - \mu)^2 / v\big)`.
-
-    Args:
-        network: maps (B, K) states to (B, K, 2): mean and log-variance.
-        u: (B, K) normalised states.
-        r: (B, K) normalised residuals.
-    """
-    out = network(u)
-    mean, log_var = out[..., 0], out[..., 1]
-    return 0.5 * (log_var + (r - mean) ** 2 * torch.exp(-log_var)).mean()
-
-
-def dsm_loss(
-    network: RingDenoiser,
-    u: torch.Tensor,
-    x_0: torch.Tensor,
-    generator: torch.Generator,
-    *,
-    log_sigma_mean: float,
-    log_sigma_std: float,
-    sigma_min: float,
-    sigma_max: float,
-    n_noise: int = 1,
-) -> torch.Tensor:
-    r"""Denoising score matching with Karras et al.'s weighting, eq. (dsm-edm).
-
-    Draw :math:`\log\sigma \sim \mathcal{N}(P_{\text{mean}}, P_{\text{std}}^2)` (clipped to
-    the sampler's range) and :math:`\boldsymbol{\epsilon} \sim \mathcal{N}(\mathbf{0},
-    \mathbf{I})`, noise the target :math:`\hat{\mathbf{x}} = \mathbf{x}_0 + \sigma
-    \boldsymbol{\epsilon}` and regress the denoiser on the clean target,
-
-    .. math::
-        \lambda(\sigma)\,\lVert D(\hat{\mathbf{x}}; \sigma, \mathbf{u}) - \mathbf{x}_0
-        \rVert^2, \qquad \lambda(\sigma) = 1/c_{\text{out}}(\sigma)^2 =
-        \frac{\sigma^2 + \sigma_{\text{data}}^2}{(\sigma\,\sigma_{\text{data}})^2}.
-
-    By Tweedie's formula this is denoising score matching (Vincent 2011) with the weight
-    :math:`\lambda\sigma^4` on :math:`\lVert \mathbf{s}_\theta - \nabla\log
-    p(\hat{\mathbf{x}}\mid\mathbf{x}_0)\rVert^2`; the weight makes every noise level
-    contribute about equally. The encoder runs once per state and its output is reused for the
-    ``n_noise`` noisy copies, which halves the gradient noise at little cost.
-
-    Args:
-        network: the conditional denoiser.
-        u: (B, K) normalised current states (the condition).
-        x_0: (B, K) normalised residuals (the clean target).
-        generator: draws :math:`\sigma` and :math:`\boldsymbol{\epsilon}`.
-        log_sigma_mean, log_sigma_std: :math:`P_{\text{mean}}`, :math:`P_{\text{std}}`.
-        sigma_min, sigma_max: the range of noise levels the sampler visits.
-        n_noise: noisy copies per state.
-    """
-    m_hat, features = network.condition(u)
-    if n_noise > 1:
-        m_hat = m_hat.repeat(n_noise, 1)
-        features = features.repeat(n_noise, 1, 1)
-        x_0 = x_0.repeat(n_noise, 1)
-    z = torch.randn(x_0.shape[0], generator=generator)
-    sigma = torch.exp(log_sigma_mean + log_sigma_std * z).clamp(sigma_min, sigma_max)
-    x_hat = x_0 + sigma[:, None] * torch.randn(x_0.shape, generator=generator)
-    denoised = network.denoise(x_hat, sigma, (m_hat, features))
-    sd = network.sigma_data
-    weight = (sigma**2 + sd**2) / (sigma * sd) ** 2
-    return (weight[:, None] * (denoised - x_0) ** 2).mean()
-
-
 # --- fitting the three kinds of network ---------------------------------------------------------
-@dataclass(frozen=True)
-class DSMConfig:
-    r"""Settings of :func:`dsm_loss`.
-
-    Attributes:
-        log_sigma_mean: :math:`P_{\text{mean}}`, the mean of :math:`\log\sigma` during training.
-            :math:`e^{-1.5} \approx 0.22` sits at the conditional spread, where the denoiser
-            has most to learn.
-        log_sigma_std: :math:`P_{\text{std}}`; 1.5 reaches :math:`\sigma \approx 0.01` and
-            :math:`\sigma \approx 20` within about two standard deviations.
-        n_noise: noisy copies of each training state per step.
-    """
-
-    log_sigma_mean: float = -1.5
-    log_sigma_std: float = 1.5
-    n_noise: int = 2
-
-    def __post_init__(self) -> None:
-        check_real("log_sigma_mean", self.log_sigma_mean)
-        check_real("log_sigma_std", self.log_sigma_std, low=0.0, low_open=True)
-        check_int("n_noise", self.n_noise, low=1)
-
-
 def _normalised(
     u: torch.Tensor, u_next: torch.Tensor, scaling: Scaling
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -320,8 +202,9 @@ def fit_mean_network(
     *,
     progress: bool = True,
 ) -> RingMLP:
-    """A :class:`~lecture_code.forecasting.networks.RingMLP` trained on :func:`mse_loss`, with
-    dropout at rate ``dropout`` during training (0 for none).
+    """A :class:`~lecture_code.forecasting.networks.RingMLP` trained on
+    :func:`~lecture_code.forecasting.losses.mse_loss`, with dropout at rate ``dropout`` during
+    training (0 for none).
 
     Args:
         u, u_next: (N, K) training pairs (physical units).
@@ -333,8 +216,7 @@ def fit_mean_network(
         progress: show a progress bar.
     """
     U, R = _normalised(u, u_next, scaling)
-    with seeded(generator):
-        network = backbone.build(1, 1, dropout)
+    network = backbone.build(1, 1, weight_generator(generator), dropout)
     train(
         network,
         lambda index, _: mse_loss(network, U[index], R[index]),
@@ -358,10 +240,10 @@ def fit_gaussian_network(
     progress: bool = True,
 ) -> RingMLP:
     """A two-channel :class:`~lecture_code.forecasting.networks.RingMLP` (mean, log-variance)
-    trained on :func:`gaussian_nll_loss`. Arguments as :func:`fit_mean_network`."""
+    trained on :func:`~lecture_code.forecasting.losses.gaussian_nll_loss`. Arguments as
+    :func:`fit_mean_network`."""
     U, R = _normalised(u, u_next, scaling)
-    with seeded(generator):
-        network = backbone.build(1, 2)
+    network = backbone.build(1, 2, weight_generator(generator))
     train(
         network,
         lambda index, _: gaussian_nll_loss(network, U[index], R[index]),
@@ -381,13 +263,14 @@ def fit_denoiser(
     backbone: BackboneConfig,
     denoiser: DenoiserConfig,
     dsm: DSMConfig,
-    sigma_range: tuple[float, float],
+    nu_range: tuple[float, float],
     config: TrainConfig,
     generator: torch.Generator,
     *,
     progress: bool = True,
 ) -> RingDenoiser:
-    """A :class:`~lecture_code.forecasting.networks.RingDenoiser` trained on :func:`dsm_loss`.
+    """A :class:`~lecture_code.forecasting.networks.RingDenoiser` trained on
+    :func:`~lecture_code.forecasting.losses.dsm_loss`.
 
     Args:
         u, u_next: (N, K) training pairs (physical units).
@@ -395,15 +278,16 @@ def fit_denoiser(
         backbone: the encoder's window and size.
         denoiser: the head's settings.
         dsm: the distribution of training noise levels.
-        sigma_range: ``(sigma_min, sigma_max)`` of the sampler (from the VP-SDE).
+        nu_range: the range of noise levels the sampler visits, the noise-to-signal ratios
+            of the denoiser's coordinates ``x_t / a(t)``: ``(sde.nu_min, sde.nu_max)`` of the
+            VP-SDE.
         config: the optimisation settings.
         generator: initial weights, minibatches, noise.
         progress: show a progress bar.
     """
     U, R = _normalised(u, u_next, scaling)
-    with seeded(generator):
-        network = denoiser.build(backbone)
-    sigma_min, sigma_max = sigma_range
+    network = denoiser.build(backbone, weight_generator(generator))
+    nu_min, nu_max = nu_range
 
     def loss(index: torch.Tensor, noise: torch.Generator) -> torch.Tensor:
         return dsm_loss(
@@ -411,10 +295,10 @@ def fit_denoiser(
             U[index],
             R[index],
             noise,
-            log_sigma_mean=dsm.log_sigma_mean,
-            log_sigma_std=dsm.log_sigma_std,
-            sigma_min=sigma_min,
-            sigma_max=sigma_max,
+            log_nu_mean=dsm.log_nu_mean,
+            log_nu_std=dsm.log_nu_std,
+            nu_min=nu_min,
+            nu_max=nu_max,
             n_noise=dsm.n_noise,
         )
 

@@ -1,4 +1,4 @@
-r"""Scores of probabilistic forecasts: CRPS, energy score, spread–skill, rank histograms.
+r"""Proper scores of probabilistic forecasts: the CRPS and the energy score.
 
 A probabilistic forecast is a distribution :math:`P` for a quantity that is later observed as
 :math:`y`. A *scoring rule* :math:`S(P, y)` turns the pair into a number, smaller is better, and
@@ -26,7 +26,10 @@ members are drawn from (book eq. (crps-fair)). With the members sorted,
 
 Conventions: ensembles are ``(B, M, K)`` (``B`` forecasts, ``M`` members, ``K`` variables),
 observations ``(B, K)``. Every function computes in float64 and returns float64; nothing
-broadcasts silently, NaN inputs raise, and estimators that need two members say so.
+broadcasts silently, NaN inputs raise, and estimators that need two members say so. Whether a
+forecast is calibrated (spread–skill, rank histograms, PIT) is measured by
+:mod:`lecture_code.forecasting.calibration`; how sure an average score is, by
+:mod:`lecture_code.forecasting.bootstrap`.
 
 Book: chapter 10, "Scoring probabilistic forecasts" (:doc:`/book/part3/10_scoring_rules`).
 
@@ -34,9 +37,7 @@ References:
     T. Gneiting and A. E. Raftery, "Strictly proper scoring rules, prediction, and estimation",
     JASA 2007. C. A. T. Ferro, "Fair scores for ensemble forecasts", QJRMS 2014.
     H. Hersbach, "Decomposition of the continuous ranked probability score for ensemble
-    prediction systems", Weather and Forecasting 2000. V. Fortin et al., "Why should ensemble
-    spread match the RMSE of the ensemble mean?", J. Hydrometeorology 2014. T. M. Hamill,
-    "Interpretation of rank histograms for verifying ensemble forecasts", MWR 2001.
+    prediction systems", Weather and Forecasting 2000.
 """
 
 from __future__ import annotations
@@ -48,23 +49,14 @@ import torch
 from lecture_code.validation import check_int, check_real, check_tensor
 
 __all__ = [
-    "bootstrap_ci",
     "crps_ensemble",
     "crps_ensemble_pairwise",
     "crps_ensemble_threshold",
     "crps_gaussian",
     "crps_threshold",
     "energy_score",
-    "ensemble_mean_rmse",
-    "ensemble_spread",
     "expected_crps_gaussian",
-    "pit_gaussian",
-    "rank_histogram",
-    "rank_of_observation",
     "sorted_weights",
-    "spread_error_bins",
-    "spread_skill_ratio",
-    "synthetic_ensemble",
 ]
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -89,6 +81,20 @@ def _check_ensemble(
             f"(ensemble of shape {tuple(ensemble.shape)})"
         )
     return ensemble.to(torch.float64), y.to(torch.float64)
+
+
+def _check_gaussian(*tensors: tuple[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """The named tensors ``(("mu", mu), ("sigma", sigma), ...)`` of a Gaussian forecast, of one
+    shape ``(...)`` and finite, with ``sigma > 0``, as float64 in the order given."""
+    dims: dict[str, int] = {}
+    first = tensors[0][1]
+    shape = tuple(f"d{i}" for i in range(first.ndim)) if isinstance(first, torch.Tensor) else None
+    for name, value in tensors:
+        check_tensor(name, value, shape, dims=dims)
+    sigma = dict(tensors)["sigma"]
+    if not bool((sigma > 0).all()):
+        raise ValueError(f"sigma must be > 0 everywhere, got smallest value {float(sigma.min())}")
+    return tuple(value.to(torch.float64) for _, value in tensors)
 
 
 def _normal_cdf(x: torch.Tensor) -> torch.Tensor:
@@ -256,14 +262,7 @@ def crps_gaussian(mu: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor) -> tor
     Returns:
         ``(...)`` float64 scores.
     """
-    dims: dict[str, int] = {}
-    shape = tuple(f"d{i}" for i in range(mu.ndim)) if isinstance(mu, torch.Tensor) else None
-    check_tensor("mu", mu, shape, dims=dims)
-    check_tensor("sigma", sigma, shape, dims=dims)
-    check_tensor("y", y, shape, dims=dims)
-    if not bool((sigma > 0).all()):
-        raise ValueError(f"sigma must be > 0 everywhere, got smallest value {float(sigma.min())}")
-    mu, sigma, y = mu.to(torch.float64), sigma.to(torch.float64), y.to(torch.float64)
+    mu, sigma, y = _check_gaussian(("mu", mu), ("sigma", sigma), ("y", y))
     w = (y - mu) / sigma
     return sigma * (w * (2.0 * _normal_cdf(w) - 1.0) + 2.0 * _normal_pdf(w) - 1.0 / _SQRT_PI)
 
@@ -293,40 +292,11 @@ def expected_crps_gaussian(
     Returns:
         ``(...)`` float64 expected scores.
     """
-    dims: dict[str, int] = {}
-    shape = tuple(f"d{i}" for i in range(mu.ndim)) if isinstance(mu, torch.Tensor) else None
-    check_tensor("mu", mu, shape, dims=dims)
-    check_tensor("sigma", sigma, shape, dims=dims)
+    mu, sigma = _check_gaussian(("mu", mu), ("sigma", sigma))
     mu_true = check_real("mu_true", mu_true)
     sigma_true = check_real("sigma_true", sigma_true, low=0.0, low_open=True)
-    if not bool((sigma > 0).all()):
-        raise ValueError(f"sigma must be > 0 everywhere, got smallest value {float(sigma.min())}")
-    mu, sigma = mu.to(torch.float64), sigma.to(torch.float64)
     spread = torch.sqrt(sigma**2 + sigma_true**2)
     return _mean_abs_normal(mu - mu_true, spread) - sigma / _SQRT_PI
-
-
-def pit_gaussian(mu: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    r"""Probability integral transform :math:`P(y) = \Phi((y - \mu)/\sigma)`.
-
-    Book eq. (pit-uniform).
-
-    For a calibrated forecast the PIT values are uniform on :math:`[0, 1]`.
-
-    Args:
-        mu, sigma, y: tensors of one shape ``(...)``, ``sigma > 0``.
-
-    Returns:
-        ``(...)`` float64 values in ``[0, 1]``.
-    """
-    dims: dict[str, int] = {}
-    shape = tuple(f"d{i}" for i in range(mu.ndim)) if isinstance(mu, torch.Tensor) else None
-    check_tensor("mu", mu, shape, dims=dims)
-    check_tensor("sigma", sigma, shape, dims=dims)
-    check_tensor("y", y, shape, dims=dims)
-    if not bool((sigma > 0).all()):
-        raise ValueError(f"sigma must be > 0 everywhere, got smallest value {float(sigma.min())}")
-    return _normal_cdf((y.to(torch.float64) - mu.to(torch.float64)) / sigma.to(torch.float64))
 
 
 # --- the multivariate score ------------------------------------------------------------------
@@ -357,221 +327,3 @@ def energy_score(ensemble: torch.Tensor, y: torch.Tensor, fair: bool = True) -> 
     pairs = torch.cdist(ensemble, ensemble, compute_mode="donot_use_mm_for_euclid_dist")
     c_M = M * (M - 1) if fair else M * M
     return skill - pairs.sum(dim=(1, 2)) / (2.0 * c_M)
-
-
-# --- spread and skill ------------------------------------------------------------------------
-def ensemble_mean_rmse(ensemble: torch.Tensor, y: torch.Tensor) -> float:
-    r"""Root-mean-square error of the ensemble mean over all ``B`` forecasts and ``K`` variables.
-
-    .. math:: \mathrm{RMSE} = \Big(\frac{1}{BK} \sum_{b, k} (\bar x_{bk} - y_{bk})^2\Big)^{1/2}
-
-    Args:
-        ensemble: ``(B, M, K)`` members.
-        y: ``(B, K)`` observations.
-    """
-    ensemble, y = _check_ensemble(ensemble, y)
-    return float(((ensemble.mean(dim=1) - y) ** 2).mean().sqrt())
-
-
-def ensemble_spread(ensemble: torch.Tensor) -> float:
-    r"""Square root of the mean unbiased ensemble variance, :math:`(\frac{1}{BK}\sum_{b,k}
-    s^2_{bk})^{1/2}` with :math:`s^2 = \frac{1}{M-1}\sum_m (x_m - \bar x)^2`.
-
-    Args:
-        ensemble: ``(B, M, K)`` members, ``M >= 2``.
-    """
-    check_tensor("ensemble", ensemble, ("B", "M", "K"))
-    M = ensemble.shape[1]
-    if M < 2:
-        raise ValueError(
-            f"the ensemble spread needs an ensemble of M >= 2 members, got M = {M} "
-            f"(ensemble of shape {tuple(ensemble.shape)})"
-        )
-    return float(ensemble.to(torch.float64).var(dim=1, correction=1).mean().sqrt())
-
-
-def spread_skill_ratio(ensemble: torch.Tensor, y: torch.Tensor) -> float:
-    r"""Spread–skill ratio with the finite-ensemble correction, book eq. (ssr).
-
-    .. math::
-        \mathrm{SSR} = \sqrt{\frac{M + 1}{M}}\;
-        \frac{\big(\frac{1}{BK}\sum_{b,k} s^2_{bk}\big)^{1/2}}{\mathrm{RMSE}}.
-
-    For members and observation exchangeable,
-    :math:`\mathbb{E}(\bar x - y)^2 = \frac{M+1}{M}\,\mathbb{E}\,s^2` (Fortin et al. 2014), so a
-    calibrated ensemble has SSR near 1; below 1 is under-dispersed, above 1 over-dispersed.
-
-    Args:
-        ensemble: ``(B, M, K)`` members, ``M >= 2``.
-        y: ``(B, K)`` observations.
-    """
-    ensemble, y = _check_ensemble(ensemble, y, min_members=2, what="the spread-skill ratio")
-    M = ensemble.shape[1]
-    rmse = ensemble_mean_rmse(ensemble, y)
-    if rmse == 0.0:
-        raise ValueError("the spread-skill ratio is undefined: the ensemble-mean RMSE is 0")
-    return math.sqrt((M + 1) / M) * ensemble_spread(ensemble) / rmse
-
-
-def spread_error_bins(
-    ensemble: torch.Tensor, y: torch.Tensor, n_bins: int = 10
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Spread against error of the ensemble mean, case by case, in bins of equal count.
-
-    The ``B * K`` cases are sorted by their ensemble variance :math:`s^2` and split into
-    ``n_bins`` groups of (nearly) equal size. In each group the corrected spread
-    :math:`(\frac{M+1}{M}\,\overline{s^2})^{1/2}` and the RMSE of the ensemble mean are returned;
-    for a calibrated ensemble they agree in every bin, not only on average (book eq. (ssr);
-    Leutbecher and Palmer 2008).
-
-    Args:
-        ensemble: ``(B, M, K)`` members, ``M >= 2``.
-        y: ``(B, K)`` observations.
-        n_bins: number of groups, between 1 and ``B * K``.
-
-    Returns:
-        ``(spread, rmse)``, each ``(n_bins,)`` float64, in increasing order of spread.
-    """
-    ensemble, y = _check_ensemble(ensemble, y, min_members=2, what="the spread-error diagram")
-    M = ensemble.shape[1]
-    n_bins = check_int("n_bins", n_bins, low=1, high=y.numel())
-    variance = ensemble.var(dim=1, correction=1).flatten()
-    squared_error = ((ensemble.mean(dim=1) - y) ** 2).flatten()
-    order = torch.argsort(variance)
-    spread = torch.stack([v.mean() for v in variance[order].tensor_split(n_bins)])
-    rmse = torch.stack([e.mean() for e in squared_error[order].tensor_split(n_bins)])
-    return torch.sqrt((M + 1) / M * spread), torch.sqrt(rmse)
-
-
-# --- rank histograms -------------------------------------------------------------------------
-def rank_of_observation(
-    ensemble: torch.Tensor, y: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    r"""Rank of each observation among its ensemble, in :math:`\{0, \dots, M\}`.
-
-    Book eq. (rank-uniform).
-
-    The rank is the number of members below :math:`y`; members equal to :math:`y` are counted
-    below with probability 1/2 each in effect: a tie with :math:`t` members adds a uniform
-    integer in :math:`\{0, \dots, t\}`, so exchangeable draws give uniform ranks even with ties.
-
-    Args:
-        ensemble: ``(B, M, K)`` members.
-        y: ``(B, K)`` observations.
-        generator: breaks ties.
-
-    Returns:
-        ``(B, K)`` int64 ranks.
-    """
-    ensemble, y = _check_ensemble(ensemble, y)
-    below = (ensemble < y[:, None, :]).sum(dim=1)
-    ties = (ensemble == y[:, None, :]).sum(dim=1)
-    u = torch.rand(y.shape, generator=generator, dtype=torch.float64)
-    return below + torch.floor(u * (ties + 1)).to(torch.int64)
-
-
-def rank_histogram(
-    ensemble: torch.Tensor, y: torch.Tensor, generator: torch.Generator
-) -> torch.Tensor:
-    r"""Counts of the observation's rank among the members (Hamill 2001), ties broken at random.
-
-    Args:
-        ensemble: ``(B, M, K)`` members.
-        y: ``(B, K)`` observations.
-        generator: breaks ties (see :func:`rank_of_observation`).
-
-    Returns:
-        ``(M + 1,)`` int64 counts summing to ``B * K``; flat for a calibrated ensemble,
-        U-shaped for an under-dispersed one, dome-shaped for an over-dispersed one, sloped for a
-        biased one.
-    """
-    M = ensemble.shape[1] if isinstance(ensemble, torch.Tensor) and ensemble.ndim == 3 else 0
-    ranks = rank_of_observation(ensemble, y, generator)
-    return torch.bincount(ranks.flatten(), minlength=M + 1)
-
-
-# --- uncertainty of an average score ---------------------------------------------------------
-def bootstrap_ci(
-    values: torch.Tensor, generator: torch.Generator, n_boot: int = 1000, level: float = 0.95
-) -> tuple[float, float]:
-    r"""Percentile bootstrap interval for the mean of ``values``, book eq. (bootstrap-ci).
-
-    Resamples the ``N`` entries (one per initial state) with replacement ``n_boot`` times, takes
-    the mean of each resample, and returns the :math:`(1 - \text{level})/2` and
-    :math:`(1 + \text{level})/2` quantiles of those means. Its width shrinks like
-    :math:`1/\sqrt{N}`.
-
-    Args:
-        values: ``(N,)`` per-case scores, ``N >= 2``.
-        generator: draws the resamples.
-        n_boot: number of resamples, >= 1.
-        level: coverage, in (0, 1).
-
-    Returns:
-        ``(low, high)``.
-    """
-    check_tensor("values", values, ("N",))
-    N = values.shape[0]
-    if N < 2:
-        raise ValueError(f"values must hold N >= 2 entries to bootstrap, got N = {N}")
-    n_boot = check_int("n_boot", n_boot, low=1)
-    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
-    values = values.to(torch.float64)
-    means = torch.empty(n_boot, dtype=torch.float64)
-    # Resample in chunks so that memory stays near 8 MB whatever N is.
-    chunk = max(1, 1_000_000 // N)
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        index = torch.randint(N, (stop - start, N), generator=generator)
-        means[start:stop] = values[index].mean(dim=1)
-    q = torch.tensor([(1.0 - level) / 2.0, (1.0 + level) / 2.0], dtype=torch.float64)
-    low, high = torch.quantile(means, q).tolist()
-    return low, high
-
-
-# --- synthetic forecasts of known quality ------------------------------------------------------
-def synthetic_ensemble(
-    B: int,
-    M: int,
-    K: int,
-    generator: torch.Generator,
-    *,
-    dispersion: float = 1.0,
-    bias: float = 0.0,
-    log_sigma_std: float = 0.5,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Ensembles and observations whose calibration is known by construction.
-
-    Each case :math:`(b, k)` has its own forecast distribution
-    :math:`\mathcal{N}(\mu, \sigma^2)` with :math:`\mu \sim \mathcal{N}(0, 1)` and
-    :math:`\log\sigma \sim \mathcal{N}(0, \text{log_sigma_std}^2)`, so that some cases are more
-    predictable than others. The observation is a draw of it,
-    :math:`y = \mu + \sigma\epsilon_0`, and the members are
-    :math:`x_m = \mu + \text{bias} + \text{dispersion}\cdot\sigma\epsilon_m`. With
-    ``dispersion = 1`` and ``bias = 0`` members and observation are exchangeable (calibrated);
-    ``dispersion < 1`` is under-dispersed, ``> 1`` over-dispersed. Book: chapter 10, the checks
-    of sections on spread–skill and rank histograms.
-
-    Args:
-        B, M, K: number of forecasts, members and variables.
-        generator: the source of randomness.
-        dispersion: factor on the members' spread, > 0.
-        bias: shift of every member.
-        log_sigma_std: standard deviation of :math:`\log\sigma` across cases, >= 0.
-
-    Returns:
-        ``(ensemble, y)``: ``(B, M, K)`` and ``(B, K)``, float64.
-    """
-    B = check_int("B", B, low=1)
-    M = check_int("M", M, low=1)
-    K = check_int("K", K, low=1)
-    dispersion = check_real("dispersion", dispersion, low=0.0, low_open=True)
-    bias = check_real("bias", bias)
-    log_sigma_std = check_real("log_sigma_std", log_sigma_std, low=0.0)
-    mu = torch.randn(B, 1, K, generator=generator, dtype=torch.float64)
-    log_sigma = log_sigma_std * torch.randn(B, 1, K, generator=generator, dtype=torch.float64)
-    sigma = torch.exp(log_sigma)
-    eps = torch.randn(B, M + 1, K, generator=generator, dtype=torch.float64)
-    y = (mu + sigma * eps[:, :1, :])[:, 0, :]
-    ensemble = mu + bias + dispersion * sigma * eps[:, 1:, :]
-    return ensemble, y

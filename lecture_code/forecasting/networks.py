@@ -25,16 +25,18 @@ Three networks are built from the backbone :class:`RingMLP`:
 - :class:`RingDenoiser` is the conditional denoiser of the diffusion forecaster: an *encoder*
   (a :class:`RingMLP`) reads the current state once per forecast step and returns a centre
   :math:`\hat{\mathbf{m}}(\mathbf{u})` and per-site features; a small *head* then evaluates the
-  preconditioned denoiser (Karras et al. 2022, eq. (edm-precond))
+  preconditioned denoiser (Karras et al. 2022, eq. (edm-precond)) of :math:`\hat{\mathbf{x}} =
+  \mathbf{x}_t/a = \mathbf{x}_0 + \nu\boldsymbol{\epsilon}`, with :math:`\nu = \sigma/a` the
+  noise-to-signal ratio (:meth:`lecture_code.score.sde.VPSDE.nu`, Karras et al.'s :math:`\sigma`)
 
   .. math::
-      D(\hat{\mathbf{x}}; \sigma, \mathbf{u}) = \hat{\mathbf{m}} + c_{\text{skip}}(\sigma)
-      (\hat{\mathbf{x}} - \hat{\mathbf{m}}) + c_{\text{out}}(\sigma)\,
-      F\big(c_{\text{in}}(\sigma)(\hat{\mathbf{x}} - \hat{\mathbf{m}}), \sigma, \mathbf{h}\big),
+      D(\hat{\mathbf{x}}; \nu, \mathbf{u}) = \hat{\mathbf{m}} + c_{\text{skip}}(\nu)
+      (\hat{\mathbf{x}} - \hat{\mathbf{m}}) + c_{\text{out}}(\nu)\,
+      F\big(c_{\text{in}}(\nu)(\hat{\mathbf{x}} - \hat{\mathbf{m}}), \nu, \mathbf{h}\big),
 
-  with :math:`c_{\text{skip}} = \sigma_{\text{data}}^2/(\sigma^2 + \sigma_{\text{data}}^2)`,
-  :math:`c_{\text{out}} = \sigma\sigma_{\text{data}}/\sqrt{\sigma^2 + \sigma_{\text{data}}^2}`,
-  :math:`c_{\text{in}} = 1/\sqrt{\sigma^2 + \sigma_{\text{data}}^2}`, at every diffusion step.
+  with :math:`c_{\text{skip}} = \sigma_{\text{data}}^2/(\nu^2 + \sigma_{\text{data}}^2)`,
+  :math:`c_{\text{out}} = \nu\sigma_{\text{data}}/\sqrt{\nu^2 + \sigma_{\text{data}}^2}`,
+  :math:`c_{\text{in}} = 1/\sqrt{\nu^2 + \sigma_{\text{data}}^2}`, at every diffusion step.
 
 Why the centre: for a Gaussian target :math:`\mathcal{N}(\mathbf{m}, \sigma_{\text{data}}^2
 \mathbf{I})` the exact denoiser is :math:`\mathbf{m} + c_{\text{skip}}(\hat{\mathbf{x}} -
@@ -42,7 +44,7 @@ Why the centre: for a Gaussian target :math:`\mathcal{N}(\mathbf{m}, \sigma_{\te
 The one-step law of the truth is close to such a Gaussian (spread :math:`\sigma_\xi
 \sqrt\Delta`), so :math:`F` only carries the small corrections (state-dependent spread,
 correlations between neighbours, skewness), and :math:`\sigma_{\text{data}}` is set to the
-conditional spread, not to the spread of the data as a whole. At large :math:`\sigma` the
+conditional spread, not to the spread of the data as a whole. At large :math:`\nu` the
 denoising loss reduces to the mean-square error of :math:`\hat{\mathbf{m}}`, which is how the
 encoder learns the mean as accurately as the deterministic network.
 
@@ -51,6 +53,9 @@ Why the split: a sampler calls the denoiser 20 to 1000 times per forecast step w
 computed once (:meth:`RingDenoiser.condition`) and each evaluation (:meth:`RingDenoiser.denoise`)
 costs only the head: a window of 5 noisy values, two layers of width 32. This is what makes
 1000-step samplers affordable on a CPU.
+
+Weights are drawn from a ``generator`` by Part I's :func:`lecture_code.ddpm.denoiser.linear_layer`;
+the noise level enters through :func:`lecture_code.ddpm.denoiser.sinusoidal_embedding`.
 
 References:
     T. Karras, M. Aittala, T. Aila, S. Laine, "Elucidating the design space of diffusion-based
@@ -64,12 +69,14 @@ Book: chapter 11, section "A network for the ring" (eq. (ring-window)); chapter 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from lecture_code.ddpm.denoiser import linear_layer, sinusoidal_embedding
 from lecture_code.validation import check_int, check_real, check_tensor
 
 __all__ = [
@@ -106,12 +113,12 @@ class BackboneConfig:
         check_int("hidden", self.hidden, low=1)
         check_int("depth", self.depth, low=1)
 
-    def build(self, in_channels: int, out_channels: int, dropout: float = 0.0) -> RingMLP:
-        """A fresh :class:`RingMLP` with these settings (weights from the global generator:
-        call it inside :func:`lecture_code.forecasting.fit.seeded`)."""
-        return RingMLP(
-            in_channels, out_channels, self.left, self.right, self.hidden, self.depth, dropout
-        )
+    def build(
+        self, in_channels: int, out_channels: int, generator: torch.Generator, dropout: float = 0.0
+    ) -> RingMLP:
+        """A fresh :class:`RingMLP` with these settings, its weights drawn from ``generator``."""
+        size = dataclasses.asdict(self)  # left, right, hidden, depth
+        return RingMLP(in_channels, out_channels, **size, generator=generator, dropout=dropout)
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ class DenoiserConfig:
         sigma_data: :math:`\sigma_{\text{data}}` of eq. (edm-precond), in normalised units: the
             conditional spread of the normalised residual, about
             :math:`\sigma_\xi\sqrt\Delta / s_r \approx 0.22` for the benchmark's truth.
-        n_frequencies: Fourier features of :math:`\log\sigma`.
+        n_frequencies: Fourier features of :math:`\log\nu`.
     """
 
     head_window: int = 5
@@ -138,18 +145,10 @@ class DenoiserConfig:
         check_real("sigma_data", self.sigma_data, low=0.0, low_open=True)
         check_int("n_frequencies", self.n_frequencies, low=1)
 
-    def build(self, backbone: BackboneConfig) -> RingDenoiser:
-        """A fresh :class:`RingDenoiser` with ``backbone`` as its encoder."""
-        return RingDenoiser(
-            backbone.left,
-            backbone.right,
-            backbone.hidden,
-            backbone.depth,
-            head_window=self.head_window,
-            head_hidden=self.head_hidden,
-            sigma_data=self.sigma_data,
-            n_frequencies=self.n_frequencies,
-        )
+    def build(self, backbone: BackboneConfig, generator: torch.Generator) -> RingDenoiser:
+        """A fresh :class:`RingDenoiser`, ``backbone`` its encoder, weights from ``generator``."""
+        encoder, head = dataclasses.asdict(backbone), dataclasses.asdict(self)
+        return RingDenoiser(**encoder, generator=generator, **head)
 
 
 def ring_windows(u: torch.Tensor, left: int, right: int) -> torch.Tensor:
@@ -223,6 +222,7 @@ class RingMLP(nn.Module):
         right: sites to the right of ``k`` in the window.
         hidden: width of the hidden layers.
         depth: number of hidden layers, >= 1.
+        generator: the source of the initial weights (the global random state is not used).
         dropout: dropout probability after each hidden activation, in [0, 1).
     """
 
@@ -234,6 +234,7 @@ class RingMLP(nn.Module):
         right: int,
         hidden: int,
         depth: int,
+        generator: torch.Generator,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
@@ -247,10 +248,10 @@ class RingMLP(nn.Module):
         width = (left + 1 + right) * in_channels
         layers: list[nn.Module] = []
         for i in range(depth):
-            layers += [nn.Linear(width if i == 0 else hidden, hidden), nn.SiLU()]
+            layers += [linear_layer(width if i == 0 else hidden, hidden, generator), nn.SiLU()]
             if dropout > 0.0:
                 layers.append(Dropout(dropout))
-        layers.append(nn.Linear(hidden, out_channels))
+        layers.append(linear_layer(hidden, out_channels, generator))
         self.mlp = nn.Sequential(*layers)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
@@ -293,16 +294,17 @@ def count_parameters(module: nn.Module) -> int:
 
 
 class RingDenoiser(nn.Module):
-    r"""The preconditioned conditional denoiser :math:`D(\hat{\mathbf{x}}; \sigma, \mathbf{u})`
+    r"""The preconditioned conditional denoiser :math:`D(\hat{\mathbf{x}}; \nu, \mathbf{u})`
     of the diffusion forecaster, eq. (edm-precond).
 
     Args:
         left, right, hidden, depth: the encoder's window and size (see :class:`RingMLP`).
+        generator: the source of the initial weights (the global random state is not used).
         head_window: the noisy sites the head reads around ``k`` (odd, centred).
         head_hidden: the head's width.
         sigma_data: :math:`\sigma_{\text{data}}`, the conditional spread of the target, in the
             target's (normalised) units.
-        n_frequencies: Fourier features of the noise level :math:`\log\sigma`.
+        n_frequencies: Fourier features of the noise level :math:`\log\nu`.
     """
 
     def __init__(
@@ -311,6 +313,7 @@ class RingDenoiser(nn.Module):
         right: int,
         hidden: int,
         depth: int,
+        generator: torch.Generator,
         head_window: int = 5,
         head_hidden: int = 32,
         sigma_data: float = 0.25,
@@ -324,18 +327,17 @@ class RingDenoiser(nn.Module):
         self.head_hidden = check_int("head_hidden", head_hidden, low=1)
         self.sigma_data = check_real("sigma_data", sigma_data, low=0.0, low_open=True)
         # Encoder: channel 0 is the centre m_hat, the rest enter the head's first layer.
-        self.encoder = RingMLP(1, 1 + head_hidden, left, right, hidden, depth)
-        self.x_in = nn.Linear(head_window, head_hidden, bias=False)
+        self.encoder = RingMLP(1, 1 + head_hidden, left, right, hidden, depth, generator)
+        self.x_in = linear_layer(head_window, head_hidden, generator, bias=False)
         self.register_buffer(
             "frequencies", math.pi * 2.0 ** torch.arange(n_frequencies, dtype=torch.float32) / 8
         )
+        H = head_hidden  # the head's width, as in denoise
         self.noise_in = nn.Sequential(
-            nn.Linear(2 * n_frequencies, head_hidden),
-            nn.SiLU(),
-            nn.Linear(head_hidden, head_hidden),
+            linear_layer(2 * n_frequencies, H, generator), nn.SiLU(), linear_layer(H, H, generator)
         )
         self.head = nn.Sequential(
-            nn.SiLU(), nn.Linear(head_hidden, head_hidden), nn.SiLU(), nn.Linear(head_hidden, 1)
+            nn.SiLU(), linear_layer(H, H, generator), nn.SiLU(), linear_layer(H, 1, generator)
         )
 
     def condition(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -351,44 +353,41 @@ class RingDenoiser(nn.Module):
         # contiguous copies: the head adds to the features at every sampler step
         return out[..., 0].contiguous(), out[..., 1:].contiguous()
 
-    def _noise_embedding(self, sigma: torch.Tensor) -> torch.Tensor:
-        # EDM's c_noise = log(sigma) / 4, expanded in sines and cosines of doubling frequency.
-        angles = (0.25 * torch.log(sigma))[:, None] * self.frequencies
-        return self.noise_in(torch.cat([angles.sin(), angles.cos()], dim=-1))
-
     def denoise(
         self,
         x_hat: torch.Tensor,
-        sigma: torch.Tensor,
+        nu: torch.Tensor,
         condition: tuple[torch.Tensor, torch.Tensor],
     ) -> torch.Tensor:
-        r""":math:`D(\hat{\mathbf{x}}; \sigma, \mathbf{u})` given the encoder's output.
+        r""":math:`D(\hat{\mathbf{x}}; \nu, \mathbf{u})` given the encoder's output.
 
         Args:
             x_hat: (B, K) noisy targets :math:`\hat{\mathbf{x}} = \mathbf{x}_0 +
-                \sigma\boldsymbol{\epsilon}`.
-            sigma: (B,) noise levels > 0.
+                \nu\boldsymbol{\epsilon}`.
+            nu: (B,) noise levels, the noise-to-signal ratios :math:`\nu > 0`.
             condition: ``(m_hat, features)`` from :meth:`condition` for the same B.
 
         Returns:
             (B, K) the denoised estimate of :math:`\mathbf{x}_0`.
         """
         m_hat, features = condition
-        s = sigma[:, None]
+        level = nu[:, None]
         sd2 = self.sigma_data**2
-        c_skip = sd2 / (s**2 + sd2)
-        c_out = s * self.sigma_data / torch.sqrt(s**2 + sd2)
-        c_in = 1.0 / torch.sqrt(s**2 + sd2)
+        c_skip = sd2 / (level**2 + sd2)
+        c_out = level * self.sigma_data / torch.sqrt(level**2 + sd2)
+        c_in = 1.0 / torch.sqrt(level**2 + sd2)
         deviation = x_hat - m_hat
         half = self.half_window
         windows = _ring_windows((c_in * deviation).unsqueeze(-1), half, half)
         B, K, H = features.shape
+        # EDM's c_noise = log(nu) / 4, expanded in sines and cosines of doubling frequency.
+        embedding = self.noise_in(sinusoidal_embedding(0.25 * torch.log(nu), self.frequencies))
         # first layer: features + noise embedding + x_in(windows), fused into one addmm
-        first = (features + self._noise_embedding(sigma)[:, None, :]).reshape(B * K, H)
+        first = (features + embedding[:, None, :]).reshape(B * K, H)
         first = torch.addmm(first, windows.reshape(B * K, -1), self.x_in.weight.T)
         F = self.head(first.reshape(B, K, H))[..., 0]
         return m_hat + c_skip * deviation + c_out * F
 
-    def forward(self, x_hat: torch.Tensor, sigma: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """``denoise(x_hat, sigma, condition(u))``; shapes as there."""
-        return self.denoise(x_hat, sigma, self.condition(u))
+    def forward(self, x_hat: torch.Tensor, nu: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """``denoise(x_hat, nu, condition(u))``; shapes as there."""
+        return self.denoise(x_hat, nu, self.condition(u))

@@ -2,13 +2,12 @@
 
 Each function takes data already computed by :mod:`lecture_code.ddpm.toy_data`,
 :mod:`lecture_code.ddpm.schedules` or :mod:`lecture_code.ddpm.forward` and a ``matplotlib``
-``Axes``,
-draws on it and returns it; none of them computes anything of substance. The figure builders in
-``lecture_code.figures.ch01_generative`` and ``lecture_code.figures.ch02_forward`` wire the two
-together.
+``Axes``, draws on it and returns it; none of them computes anything of substance. The figure
+builders in ``lecture_code.figures.ch01_generative`` and ``lecture_code.figures.ch02_forward``
+wire the two together.
 
-Book: chapters 1 (:doc:`/book/part1/01_generative_models`) and 2
-(:doc:`/book/part1/02_forward_process`).
+Book: chapter 1, "Generative models and latent spaces" (:doc:`/book/part1/01_generative_models`);
+chapter 2, "The forward process" (:doc:`/book/part1/02_forward_process`).
 """
 
 from __future__ import annotations
@@ -21,6 +20,16 @@ from matplotlib.colors import LogNorm
 
 from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import CMAP, COLORS
+
+__all__ = [
+    "SCHEDULE_STYLES",
+    "plot_curve",
+    "plot_density_contours",
+    "plot_points",
+    "plot_prior_kl",
+    "plot_schedule_curves",
+    "plot_score_field",
+]
 
 #: Line styles that tell schedules apart in black-and-white print as well as in colour.
 SCHEDULE_STYLES = {"linear": ("-", COLORS["model"]), "cosine": ("--", COLORS["reference"])}

@@ -1,11 +1,11 @@
 """Plotting functions for chapter 9, "Lorenz-96 and chaos".
 
-Each function takes data already computed by :mod:`lecture_code.forecasting.lorenz96` and a
-``matplotlib``
-``Axes``, draws on it and returns it; none integrates the system. The figure builders in
+Each function takes data already computed by :mod:`lecture_code.forecasting.lorenz96` and
+:mod:`lecture_code.forecasting.chaos` and a ``matplotlib`` ``Axes``, draws on it and returns it;
+none integrates the system. The figure builders in
 :mod:`lecture_code.figures.ch09_lorenz96` wire the two together.
 
-Book: chapter 9 (:doc:`/book/part3/09_lorenz96`).
+Book: chapter 9, "Lorenz-96 and chaos" (:doc:`/book/part3/09_lorenz96`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,18 @@ from matplotlib.ticker import NullFormatter
 
 from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import CMAP_DIVERGING, COLORS
+
+__all__ = [
+    "plot_autocorrelation",
+    "plot_convergence",
+    "plot_error_growth",
+    "plot_histogram",
+    "plot_hovmoller",
+    "plot_one_step",
+    "plot_ring",
+    "plot_running_lyapunov",
+    "plot_state",
+]
 
 
 def plot_ring(ax: Axes, u: ArrayLike, *, limit: float) -> Axes:

@@ -7,7 +7,8 @@ Scatter plots of points reuse :func:`lecture_code.plots.forward.plot_points`. Th
 in ``lecture_code.figures.ch03_elbo`` and ``lecture_code.figures.ch04_training`` wire the two
 together.
 
-Book: chapters 3 (:doc:`/book/part1/03_reverse_process_elbo`) and 4
+Book: chapter 3, "The reverse process and the ELBO"
+(:doc:`/book/part1/03_reverse_process_elbo`); chapter 4, "Training and sampling"
 (:doc:`/book/part1/04_training_sampling`).
 """
 
@@ -20,6 +21,16 @@ from matplotlib.axes import Axes
 
 from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import COLORS
+
+__all__ = [
+    "SAMPLER_COLORS",
+    "plot_drift",
+    "plot_loglog_rate",
+    "plot_loss_curves",
+    "plot_quality_vs_steps",
+    "plot_reverse_step",
+    "plot_step_curves",
+]
 
 #: Colours of the samplers compared in chapter 4.
 SAMPLER_COLORS = {"network": COLORS["model"], "exact predictor": COLORS["oracle"]}

@@ -1,11 +1,11 @@
 """Plotting functions for chapter 10, "Scoring probabilistic forecasts".
 
 Each function takes data (tensors or arrays already computed by
-:mod:`lecture_code.forecasting.metrics`)
-and a ``matplotlib`` ``Axes``, draws on it and returns it; none computes a score. The figure
+:mod:`lecture_code.forecasting.metrics` and :mod:`lecture_code.forecasting.calibration`) and a
+``matplotlib`` ``Axes``, draws on it and returns it; none computes a score. The figure
 builders in :mod:`lecture_code.figures.ch10_scoring` wire the two together.
 
-Book: chapter 10 (:doc:`/book/part3/10_scoring_rules`).
+Book: chapter 10, "Scoring probabilistic forecasts" (:doc:`/book/part3/10_scoring_rules`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,17 @@ from matplotlib.ticker import NullFormatter
 
 from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import COLORS
+
+__all__ = [
+    "plot_brier_integrand",
+    "plot_cdf_and_step",
+    "plot_estimator_bias",
+    "plot_expected_score",
+    "plot_members",
+    "plot_rank_histogram",
+    "plot_spread_error",
+    "plot_ssr_against_members",
+]
 
 
 def _log_axis_at(ax: Axes, M: ArrayLike) -> None:
@@ -139,13 +150,26 @@ def plot_expected_score(
     return ax
 
 
-def plot_rank_histogram(ax: Axes, counts: ArrayLike, *, title: str, band: float = 2.0) -> Axes:
-    """Rank histogram as relative frequencies, with the flat line and its binomial band.
+def plot_rank_histogram(
+    ax: Axes,
+    counts: ArrayLike,
+    *,
+    title: str,
+    color: str = COLORS["ensemble"],
+    band: float = 2.0,
+) -> Axes:
+    """Rank histogram as relative frequencies, with the flat line ``1 / (M + 1)`` and its
+    binomial band: the one rank-histogram plot of the book (chapters 10 and 13).
+
+    The band shows how far a bin of a calibrated ensemble strays by chance alone
+    (``n`` independent ranks give a bin frequency with standard deviation
+    ``sqrt(p (1 - p) / n)``, ``p = 1 / (M + 1)``), so a shape is read against the noise.
 
     Args:
         ax: where to draw.
         counts: ``(M + 1,)`` counts of the observation's rank.
         title: panel title.
+        color: bar colour (a forecaster's colour, :func:`lecture_code.plots.style.look`).
         band: half-width of the shaded band around the flat line, in binomial standard
             deviations of one bin's frequency.
     """
@@ -153,7 +177,7 @@ def plot_rank_histogram(ax: Axes, counts: ArrayLike, *, title: str, band: float 
     n, bins = counts.sum(), len(counts)
     p = 1.0 / bins
     half = band * np.sqrt(p * (1 - p) / n)
-    ax.bar(np.arange(bins), counts / n, width=0.85, color=COLORS["ensemble"])
+    ax.bar(np.arange(bins), counts / n, width=0.85, color=color)
     ax.axhspan(p - half, p + half, color=COLORS["data"], alpha=0.12, linewidth=0)
     ax.axhline(p, color=COLORS["data"], linewidth=1)
     ax.set_title(title)

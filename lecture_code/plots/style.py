@@ -13,10 +13,23 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import matplotlib as mpl
 
 from lecture_code.validation import check_choice, check_real
+
+__all__ = [
+    "CMAP",
+    "CMAP_DIVERGING",
+    "COLORS",
+    "FORECASTERS",
+    "STYLES",
+    "Look",
+    "figsize",
+    "look",
+    "use_style",
+]
 
 #: One colour per concept, shared by every figure (colour-blind safe, after Okabe and Ito).
 COLORS: dict[str, str] = {
@@ -32,6 +45,44 @@ COLORS: dict[str, str] = {
     "noise": "#F0E442",
     "reference": "#D55E00",
 }
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one forecaster is drawn in every figure.
+
+    Attributes:
+        label: its name in legends and tables.
+        color: its colour.
+        linestyle: its line (dashed for references and forecasters without spread).
+        marker: its marker, if any.
+    """
+
+    label: str
+    color: str
+    linestyle: str = "-"
+    marker: str | None = None
+
+
+#: The forecasters of Part III, by their names (the ``name`` of each forecaster of
+#: :mod:`lecture_code.forecasting` and its key in ``results.json``): the one place where their
+#: labels, colours and lines are written.
+FORECASTERS: dict[str, Look] = {
+    "oracle": Look("oracle", COLORS["oracle"]),
+    "climatology": Look("climatology", COLORS["climatology"], "--"),
+    "deterministic": Look("deterministic (MSE)", COLORS["deterministic"], "--"),
+    "mc_dropout": Look("MC dropout", COLORS["mc_dropout"]),
+    "gaussian": Look("Gaussian NLL", COLORS["gaussian"]),
+    "deep_ensemble": Look("deep ensemble", COLORS["ensemble"]),
+    "diffusion": Look("diffusion", COLORS["diffusion"]),
+    "diffusion_reference": Look("diffusion, 1000-step EM", COLORS["diffusion"], "--", "o"),
+}
+
+
+def look(name: str) -> Look:
+    """The :class:`Look` of forecaster ``name``; a name without one is drawn as itself in grey."""
+    return FORECASTERS.get(name, Look(name, "#333333"))
+
 
 #: The sequential colour map for fields and densities.
 CMAP = "viridis"

@@ -10,8 +10,8 @@ import torch
 
 from lecture_code.ddpm import algorithms, elbo, experiments, gaussian_reverse
 from lecture_code.ddpm.denoiser import Denoiser, MixtureOracle
+from lecture_code.ddpm.mixture import GaussianMixture
 from lecture_code.ddpm.schedules import linear_schedule
-from lecture_code.ddpm.toy_data import GaussianMixture
 from lecture_code.seeding import make_generator
 
 M = torch.tensor([0.8, -0.4], dtype=torch.float64)
@@ -29,7 +29,7 @@ def _train_tiny(seed: int, steps: int = 5) -> tuple[Denoiser, torch.Tensor]:
     net = _tiny_net(seed)
     x_data = GAUSSIAN.sample(64, make_generator(seed))
     losses = algorithms.train(
-        net, x_data, linear_schedule(20), make_generator(seed + 1), steps=steps, batch_size=16
+        net, linear_schedule(20), x_data, make_generator(seed + 1), steps=steps, batch_size=16
     )
     return net, losses
 
@@ -51,29 +51,61 @@ def test_training_lowers_the_loss_and_records_the_noise_range():
     assert not net.training
 
 
-def test_single_thread_restores_the_thread_count():
-    before = torch.get_num_threads()
-    with algorithms.single_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
+def test_minimise_follows_the_learning_rate_schedule_and_clips_gradients():
+    # One parameter, loss (w - 3)^2 whatever the rows. Adam's step is lr * m_hat / sqrt(v_hat),
+    # which is lr exactly (up to its epsilon) while the gradient keeps its sign: w moves by the
+    # scheduled rate, and a zero rate does not move it.
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    seen_gradients = []
+
+    def loss_fn(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        assert rows.shape == (4,) and int(rows.max()) < 10
+        if model.weight.grad is not None:  # the previous step's gradient, after clipping
+            seen_gradients.append(float(model.weight.grad.norm()))
+        return ((model.weight - 3.0) ** 2).sum()
+
+    rates = {0: 0.1, 1: 0.0, 2: 0.2}
+    losses = algorithms.minimise(
+        model, loss_fn, 10, 3, 4, rates.__getitem__, make_generator(0), grad_clip=0.5
+    )
+    assert losses.shape == (3,) and losses.dtype == torch.float32
+    torch.testing.assert_close(losses, torch.tensor([9.0, 2.9**2, 2.9**2]))
+    torch.testing.assert_close(model.weight.detach(), torch.tensor([[0.3]]), rtol=0, atol=1e-6)
+    # the raw gradients have norms 6 and 5.8: clipped to 0.5
+    assert seen_gradients == pytest.approx([0.5, 0.5])
+    assert not model.training
+
+
+def test_minimise_stops_on_a_non_finite_loss_naming_the_step():
+    model = torch.nn.Linear(1, 1)
+
+    def loss_fn(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return model.weight.sum() * math.inf
+
+    with pytest.raises(FloatingPointError, match=r"toy: the loss became -?(inf|nan) at step 0"):
+        algorithms.minimise(
+            model, loss_fn, 4, 2, 2, lambda step: 0.1, make_generator(0), desc="toy"
+        )
 
 
 def test_reverse_mean_of_the_exact_predictor_is_the_optimal_linear_mean():
     # For Gaussian data E[eps | x_t] turns eq. elbo-mu-eps into E[x_{t-1} | x_t] exactly.
     s = linear_schedule(25)
-    model = gaussian_reverse.optimal_reverse(M, V_0, s)
+    model = gaussian_reverse.optimal_reverse(s, M, V_0)
     x_t = torch.randn(7, 2, dtype=torch.float64, generator=make_generator(3))
     t = torch.tensor([1, 2, 5, 10, 20, 24, 25])
     expected = model.mu_theta(x_t, t)
-    assert torch.allclose(algorithms.reverse_mean(MixtureOracle(GAUSSIAN), x_t, t, s), expected)
+    assert torch.allclose(algorithms.reverse_mean(MixtureOracle(GAUSSIAN), s, x_t, t), expected)
 
 
 def test_ancestral_sampling_with_the_exact_predictor_has_the_predicted_law():
     # Oracle sampling of Gaussian data is the linear chain of gaussian_reverse with
-    # sigma_t^2 = beta_t, except that the last step adds no noise: x_0 has mean
+    # gamma_t^2 = beta_t, except that the last step adds no noise: x_0 has mean
     # slope_1 * mean_1 + offset_1 and variance slope_1^2 var_1.
     s = linear_schedule(20)
-    model = gaussian_reverse.optimal_reverse(M, V_0, s, elbo.reverse_variance(s))
+    model = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s))
     mean_p, var_p = model.marginals()
     mean = model.slope[1] * mean_p[1] + model.offset[1]
     var = model.slope[1] ** 2 * var_p[1]
@@ -99,12 +131,12 @@ def test_trajectory_ends_at_the_samples_and_starts_at_the_noise():
 def test_sampler_inputs_are_checked():
     s = linear_schedule(8)
     oracle = MixtureOracle(GAUSSIAN)
-    with pytest.raises(ValueError, match=r"sigma2 must have shape \(9\)"):
+    with pytest.raises(ValueError, match=r"gamma2 must have shape \(9\)"):
         algorithms.ancestral_sample(oracle, s, torch.zeros(3, 2), make_generator(0), torch.ones(8))
     with pytest.raises(ValueError, match="x_T must be finite"):
         algorithms.ancestral_sample(oracle, s, torch.full((3, 2), math.inf), make_generator(0))
     with pytest.raises(ValueError, match=r"t must lie in \[1, T\] = \[1, 8\]"):
-        algorithms.reverse_mean(oracle, torch.zeros(2, 2), torch.tensor([0, 1]), s)
+        algorithms.reverse_mean(oracle, s, torch.zeros(2, 2), torch.tensor([0, 1]))
 
 
 # --- the experiments of chapter 4 -------------------------------------------------------------
@@ -130,6 +162,6 @@ def test_drift_field_shapes_and_the_drift_of_the_exact_predictor():
     s = linear_schedule(10)
     points, drift = experiments.drift_field(MixtureOracle(GAUSSIAN), s, 5, lim=2.0, n_grid=4)
     assert points.shape == drift.shape == (16, 2)
-    model = gaussian_reverse.optimal_reverse(M, V_0, s)
+    model = gaussian_reverse.optimal_reverse(s, M, V_0)
     expected = model.mu_theta(points, torch.full((16,), 5)) - points
     assert torch.allclose(drift, expected)

@@ -7,8 +7,15 @@ import math
 import pytest
 import torch
 
-from lecture_code.ddpm.denoiser import Denoiser, MixtureOracle, sinusoidal_embedding
-from lecture_code.ddpm.toy_data import GaussianMixture, toy_mixture
+from lecture_code.ddpm.denoiser import (
+    Denoiser,
+    MixtureOracle,
+    embedding_frequencies,
+    linear_layer,
+    sinusoidal_embedding,
+)
+from lecture_code.ddpm.mixture import GaussianMixture
+from lecture_code.ddpm.toy_data import toy_mixture
 from lecture_code.seeding import make_generator
 
 
@@ -17,19 +24,56 @@ def _net(seed: int = 0, **kwargs: int) -> Denoiser:
     return Denoiser(**settings, generator=make_generator(seed))
 
 
+def test_frequencies_are_geometric_between_their_end_points():
+    varpi = embedding_frequencies(5, min_freq=0.05, max_freq=5.0)
+    assert varpi.shape == (5,) and varpi.dtype == torch.float64
+    torch.testing.assert_close(varpi[[0, -1]], torch.tensor([0.05, 5.0], dtype=torch.float64))
+    ratios = varpi[1:] / varpi[:-1]
+    torch.testing.assert_close(ratios, torch.full((4,), 100**0.25, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"max_freq must lie in \[0.05, inf\]"):
+        embedding_frequencies(4, min_freq=0.05, max_freq=0.01)
+
+
 def test_embedding_has_the_right_shape_and_lies_on_circles():
     log_snr = torch.linspace(-10, 10, 7)
-    e = sinusoidal_embedding(log_snr, 8)
+    e = sinusoidal_embedding(log_snr, embedding_frequencies(4, dtype=torch.float32))
     assert e.shape == (7, 8)
     # each frequency contributes one (sin, cos) pair on the unit circle
     assert torch.allclose(e[:, :4] ** 2 + e[:, 4:] ** 2, torch.ones(7, 4), atol=1e-6)
-    with pytest.raises(ValueError, match="dim must be even"):
-        sinusoidal_embedding(log_snr, 7)
+    # column j is sin(varpi_j lambda), column n + j its cosine: brute force, one entry at a time
+    varpi = embedding_frequencies(4, dtype=torch.float32)
+    assert e[2, 1] == torch.sin(varpi[1] * log_snr[2]) and e[2, 5] == torch.cos(
+        varpi[1] * log_snr[2]
+    )
+    with pytest.raises(ValueError, match=r"frequencies must have shape \(n_frequencies\)"):
+        sinusoidal_embedding(log_snr, torch.ones(2, 2))
 
 
 def test_embedding_separates_noise_levels():
-    e = sinusoidal_embedding(torch.tensor([-10.0, -9.9, 9.9]), 32)
+    e = sinusoidal_embedding(torch.tensor([-10.0, -9.9, 9.9]), embedding_frequencies(16))
     assert (e[0] - e[1]).norm() > 0.1 and (e[0] - e[2]).norm() > 1.0
+
+
+@pytest.mark.parametrize(("n_in", "n_out", "bias"), [(2, 16, True), (37, 5, True), (5, 32, False)])
+def test_linear_layer_draws_what_nn_linear_draws_from_the_global_generator(n_in, n_out, bias):
+    # nn.Linear's default law, U(-1/sqrt(n_in), 1/sqrt(n_in)) for weights then biases, drawn
+    # from the global generator; linear_layer draws it from its argument, to the bit, so the
+    # networks of Part III, once built inside a seeded global state, keep their weights.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        expected = torch.nn.Linear(n_in, n_out, bias=bias)
+        before = torch.random.get_rng_state()
+        layer = linear_layer(n_in, n_out, make_generator(5), bias=bias)
+        assert torch.equal(torch.random.get_rng_state(), before)  # the global state is untouched
+    assert torch.equal(layer.weight, expected.weight)
+    assert (layer.bias is None) == (not bias)
+    if bias:
+        assert torch.equal(layer.bias, expected.bias)
+
+
+def test_an_odd_embedding_size_is_refused():
+    with pytest.raises(ValueError, match="embed_dim must be even"):
+        _net(embed_dim=7)
 
 
 def test_network_output_has_the_input_shape_and_is_finite():
@@ -69,10 +113,11 @@ def test_network_inputs_are_checked():
 
 
 # --- the exact predictor --------------------------------------------------------------------
-def test_oracle_is_minus_noise_std_times_the_score_of_the_noised_mixture():
+def test_oracle_is_minus_sigma_times_the_score_of_the_noised_mixture_row_by_row():
     data = toy_mixture()
     x_t = torch.randn(6, 2, dtype=torch.float64, generator=make_generator(3))
-    log_snr = torch.linspace(-6, 6, 6, dtype=torch.float64)
+    # repeated levels share one evaluation inside the oracle; each row must get its own
+    log_snr = torch.tensor([-6.0, 2.0, -6.0, 0.5, 2.0, 6.0], dtype=torch.float64)
     eps = MixtureOracle(data)(x_t, log_snr)
     for i in range(6):
         alpha_bar = torch.sigmoid(log_snr[i]).item()

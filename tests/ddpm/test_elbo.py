@@ -7,10 +7,11 @@ import math
 
 import pytest
 import torch
-from torch.distributions import MultivariateNormal, Normal, kl_divergence
+from torch.distributions import MultivariateNormal, kl_divergence
 
 from lecture_code.ddpm import elbo, gaussian_reverse, posterior
-from lecture_code.ddpm.forward import forward_chain, q_sample
+from lecture_code.ddpm.conversions import x_0_from_eps
+from lecture_code.ddpm.forward import forward_chain, log_normal, q_sample
 from lecture_code.ddpm.schedules import linear_schedule
 from lecture_code.seeding import make_generator
 
@@ -28,13 +29,6 @@ def _wiggly_mean(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 # --- Gaussians ------------------------------------------------------------------------------
-def test_log_normal_matches_torch_distributions():
-    x, mean = _randn(5, D, seed=1), _randn(5, D, seed=2)
-    var = torch.linspace(0.1, 2.0, 5, dtype=torch.float64)
-    expected = Normal(mean, var.sqrt()[:, None]).log_prob(x).sum(1)
-    assert torch.allclose(elbo.log_normal(x, mean, var), expected, atol=1e-12)
-
-
 def test_kl_of_equal_gaussians_is_zero_and_otherwise_positive():
     mean, var = _randn(4, D), torch.full((4,), 0.3, dtype=torch.float64)
     assert torch.equal(elbo.gaussian_kl(mean, var, mean, var), torch.zeros(4, dtype=torch.float64))
@@ -61,7 +55,7 @@ def test_kl_matches_monte_carlo():
     mean_q, mean_p, var_q, var_p = (v.double() for v in (mean_q, mean_p, var_q, var_p))
     x = mean_q + var_q.sqrt() * _randn(n, D, seed=3)
     ones = torch.ones(n, dtype=torch.float64)
-    log_ratio = elbo.log_normal(x, mean_q.expand(n, D), var_q * ones) - elbo.log_normal(
+    log_ratio = log_normal(x, mean_q.expand(n, D), var_q * ones) - log_normal(
         x, mean_p.expand(n, D), var_p * ones
     )
     exact = elbo.gaussian_kl(mean_q, var_q, mean_p, var_p)[0]
@@ -71,10 +65,10 @@ def test_kl_matches_monte_carlo():
 # --- the decomposition ----------------------------------------------------------------------
 def test_decomposition_equals_the_direct_log_ratio_on_every_trajectory():
     x_0 = _randn(64, D, seed=4)
-    x = forward_chain(x_0, SCHEDULE, make_generator(5))
-    sigma2 = elbo.reverse_variance(SCHEDULE)
-    direct = elbo.trajectory_log_ratio(x, SCHEDULE, _wiggly_mean, sigma2)
-    terms = elbo.bound_terms_per_sample(x, SCHEDULE, _wiggly_mean, sigma2)
+    x = forward_chain(SCHEDULE, x_0, make_generator(5))
+    gamma2 = elbo.reverse_variance(SCHEDULE)
+    direct = elbo.trajectory_log_ratio(_wiggly_mean, SCHEDULE, x, gamma2)
+    terms = elbo.bound_terms_per_sample(_wiggly_mean, SCHEDULE, x, gamma2)
     assert terms.L_mid.shape == (64, SCHEDULE.T - 1)
     assert torch.allclose(terms.total, direct, rtol=0, atol=1e-9)
 
@@ -83,10 +77,10 @@ def test_closed_form_kl_terms_have_the_mean_of_the_per_sample_terms():
     n = 4000
     s = linear_schedule(10)
     x_0 = torch.tensor([[0.5, -1.0]], dtype=torch.float64).expand(n, D)
-    x = forward_chain(x_0, s, make_generator(6))
-    sigma2 = elbo.reverse_variance(s)
-    per_sample = elbo.bound_terms_per_sample(x, s, _wiggly_mean, sigma2)
-    closed = elbo.bound_terms(x, s, _wiggly_mean, sigma2)
+    x = forward_chain(s, x_0, make_generator(6))
+    gamma2 = elbo.reverse_variance(s)
+    per_sample = elbo.bound_terms_per_sample(_wiggly_mean, s, x, gamma2)
+    closed = elbo.bound_terms(_wiggly_mean, s, x, gamma2)
     a, b = per_sample.L_T, closed.L_T
     assert abs(a.mean() - b[0]) < 5 * a.std() / math.sqrt(n)
     for column in (0, 4, s.T - 2):
@@ -100,7 +94,7 @@ def test_reverse_variance_choices():
     assert torch.equal(beta, SCHEDULE.beta)
     assert tilde[1] == SCHEDULE.beta[1]
     t = torch.arange(2, SCHEDULE.T + 1)
-    assert torch.allclose(tilde[2:], posterior.posterior_variance(t, SCHEDULE))
+    assert torch.allclose(tilde[2:], posterior.posterior_variance(SCHEDULE, t))
     with pytest.raises(ValueError, match=r"kind must be one of \['beta', 'beta_tilde'\]"):
         elbo.reverse_variance(SCHEDULE, "learned")
 
@@ -109,29 +103,30 @@ def test_reverse_variance_choices():
 def test_mu_from_true_noise_is_the_posterior_mean():
     x_0, eps = _randn(6, D, seed=7), _randn(6, D, seed=8)
     t = torch.tensor([1, 2, 5, 10, 29, 30])
-    x_t = q_sample(x_0, t, SCHEDULE, eps)
-    assert torch.allclose(elbo.x_0_from_eps(x_t, eps, t, SCHEDULE), x_0, atol=1e-12)
+    x_t = q_sample(SCHEDULE, x_0, t, eps)
+    scale, sigma = SCHEDULE.scale[t], SCHEDULE.sigma[t]
+    assert torch.allclose(x_0_from_eps(x_t, eps, scale, sigma), x_0, atol=1e-12)
     assert torch.allclose(
-        elbo.mu_from_eps(x_t, eps, t, SCHEDULE),
-        posterior.posterior_mean(x_t, x_0, t, SCHEDULE),
+        elbo.mu_from_eps(SCHEDULE, x_t, t, eps),
+        posterior.posterior_mean(SCHEDULE, x_t, x_0, t),
         atol=1e-12,
     )
 
 
 def test_denoising_kl_is_a_weighted_squared_error_of_the_noise():
-    # KL(q(x_{t-1}|x_t,x_0) || N(mu_theta, sigma_t^2)) = w_t |eps - eps_theta|^2 + const(t),
+    # KL(q(x_{t-1}|x_t,x_0) || N(mu_theta, gamma_t^2)) = zeta_t |eps - eps_theta|^2 + const(t),
     # the constant being the KL between Gaussians with equal means (eq. elbo-weight).
     B = 8
     x_0, eps, eps_theta = _randn(B, D, seed=9), _randn(B, D, seed=10), _randn(B, D, seed=11)
     t = torch.arange(2, 2 + B)
-    sigma2 = elbo.reverse_variance(SCHEDULE)
-    x_t = q_sample(x_0, t, SCHEDULE, eps)
-    mu_tilde = posterior.posterior_mean(x_t, x_0, t, SCHEDULE)
-    beta_tilde = posterior.posterior_variance(t, SCHEDULE)
-    mu_theta = elbo.mu_from_eps(x_t, eps_theta, t, SCHEDULE)
-    kl = elbo.gaussian_kl(mu_tilde, beta_tilde, mu_theta, sigma2[t])
-    constant = elbo.gaussian_kl(mu_tilde, beta_tilde, mu_tilde, sigma2[t])
-    weight = elbo.elbo_weight(t, SCHEDULE, sigma2)
+    gamma2 = elbo.reverse_variance(SCHEDULE)
+    x_t = q_sample(SCHEDULE, x_0, t, eps)
+    mu_tilde = posterior.posterior_mean(SCHEDULE, x_t, x_0, t)
+    beta_tilde = posterior.posterior_variance(SCHEDULE, t)
+    mu_theta = elbo.mu_from_eps(SCHEDULE, x_t, t, eps_theta)
+    kl = elbo.gaussian_kl(mu_tilde, beta_tilde, mu_theta, gamma2[t])
+    constant = elbo.gaussian_kl(mu_tilde, beta_tilde, mu_tilde, gamma2[t])
+    weight = elbo.elbo_weight(SCHEDULE, t, gamma2)
     assert torch.allclose(kl - constant, weight * ((eps - eps_theta) ** 2).sum(1), atol=1e-10)
 
 
@@ -139,12 +134,12 @@ def test_reconstruction_term_is_the_same_weighted_error_at_t_1():
     B = 5
     x_0, eps, eps_theta = _randn(B, D, seed=12), _randn(B, D, seed=13), _randn(B, D, seed=14)
     t = torch.ones(B, dtype=torch.long)
-    sigma2 = elbo.reverse_variance(SCHEDULE)
-    x_1 = q_sample(x_0, t, SCHEDULE, eps)
-    mu = elbo.mu_from_eps(x_1, eps_theta, t, SCHEDULE)
-    L_0 = -elbo.log_normal(x_0, mu, sigma2[t])
-    constant = 0.5 * D * torch.log(2 * math.pi * sigma2[1])
-    weight = elbo.elbo_weight(t, SCHEDULE, sigma2)
+    gamma2 = elbo.reverse_variance(SCHEDULE)
+    x_1 = q_sample(SCHEDULE, x_0, t, eps)
+    mu = elbo.mu_from_eps(SCHEDULE, x_1, t, eps_theta)
+    L_0 = -log_normal(x_0, mu, gamma2[t])
+    constant = 0.5 * D * torch.log(2 * math.pi * gamma2[1])
+    weight = elbo.elbo_weight(SCHEDULE, t, gamma2)
     assert torch.allclose(L_0 - constant, weight * ((eps - eps_theta) ** 2).sum(1), atol=1e-10)
 
 
@@ -168,11 +163,11 @@ _BAD_INPUTS = [
         r"var_q must have shape \(B\) with B = 2",
     ),
     (
-        lambda: elbo.mu_from_eps(_ZEROS, _ZEROS, torch.tensor([0, 1]), SCHEDULE),
+        lambda: elbo.mu_from_eps(SCHEDULE, _ZEROS, torch.tensor([0, 1]), _ZEROS),
         r"t must lie in \[1, T\] = \[1, 30\]",
     ),
     (
-        lambda: elbo.mu_from_eps(_ZEROS, _ZEROS, torch.tensor([1, 31]), SCHEDULE),
+        lambda: elbo.mu_from_eps(SCHEDULE, _ZEROS, torch.tensor([1, 31]), _ZEROS),
         r"got t\[1\] = 31",
     ),
     (
@@ -181,15 +176,15 @@ _BAD_INPUTS = [
     ),
     (
         lambda: elbo.trajectory_log_ratio(
-            torch.zeros(5, 2, D), SCHEDULE, _wiggly_mean, SCHEDULE.beta
+            _wiggly_mean, SCHEDULE, torch.zeros(5, 2, D), SCHEDULE.beta
         ),
         r"x must have shape \(31, B, D\)",
     ),
     (
         lambda: elbo.trajectory_log_ratio(
-            torch.zeros(31, 2, D), SCHEDULE, _wiggly_mean, torch.zeros(31)
+            _wiggly_mean, SCHEDULE, torch.zeros(31, 2, D), torch.zeros(31)
         ),
-        r"sigma2\[t\] must be positive",
+        r"gamma2\[t\] must be positive",
     ),
 ]
 
@@ -211,26 +206,26 @@ def test_optimal_mean_is_the_conditional_mean_of_the_joint():
     s = linear_schedule(10)
     n = 100_000
     x_0 = M + math.sqrt(V_0) * _randn(n, D, seed=15)
-    path = forward_chain(x_0, s, make_generator(16))
-    model = gaussian_reverse.optimal_reverse(M, V_0, s)
+    path = forward_chain(s, x_0, make_generator(16))
+    model = gaussian_reverse.optimal_reverse(s, M, V_0)
     for t in (1, 4, 10):
         prev, now = path[t - 1][:, 0], path[t][:, 0]
         slope = ((prev - prev.mean()) * (now - now.mean())).mean() / now.var()
-        assert abs(slope - model.slope[t]) < 5 * math.sqrt(model.sigma2[t] / now.var() / n)
+        assert abs(slope - model.slope[t]) < 5 * math.sqrt(model.gamma2[t] / now.var() / n)
         residual_var = (prev - model.mu_theta(path[t], torch.full((n,), t))[:, 0]).var()
-        assert abs(residual_var - model.sigma2[t]) < 5 * model.sigma2[t] * math.sqrt(2 / n)
+        assert abs(residual_var - model.gamma2[t]) < 5 * model.gamma2[t] * math.sqrt(2 / n)
 
 
 def test_exact_log_likelihood_matches_sampling_the_reverse_chain():
     s = linear_schedule(20)
-    model = gaussian_reverse.optimal_reverse(M, V_0, s, elbo.reverse_variance(s))
+    model = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s))
     mean_p, var_p = model.marginals()
     n = 20_000
     g = make_generator(17)
     x = torch.randn(n, D, dtype=torch.float64, generator=g)
     for t in range(s.T, 0, -1):
         steps = torch.full((n,), t)
-        x = model.mu_theta(x, steps) + model.sigma2[t].sqrt() * torch.randn(
+        x = model.mu_theta(x, steps) + model.gamma2[t].sqrt() * torch.randn(
             n, D, dtype=torch.float64, generator=g
         )
     assert torch.allclose(x.mean(0), mean_p[0], atol=5 * var_p[0].sqrt().item() / math.sqrt(n))
@@ -240,7 +235,7 @@ def test_exact_log_likelihood_matches_sampling_the_reverse_chain():
 @pytest.mark.parametrize("T", [5, 40])
 def test_bound_lies_above_minus_log_likelihood_by_the_path_kl(T):
     s = linear_schedule(T)
-    model = gaussian_reverse.optimal_reverse(M, V_0, s, elbo.reverse_variance(s))
+    model = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s))
     x_0 = M + math.sqrt(V_0) * _randn(50, D, seed=18)
     gap = gaussian_reverse.exact_bound(model, s, x_0).total + model.log_likelihood(x_0)
     assert bool((gap > 0).all())
@@ -249,11 +244,11 @@ def test_bound_lies_above_minus_log_likelihood_by_the_path_kl(T):
 
 def test_exact_bound_is_the_mean_of_the_monte_carlo_bound():
     s = linear_schedule(15)
-    model = gaussian_reverse.optimal_reverse(M, V_0, s, elbo.reverse_variance(s, "beta_tilde"))
+    model = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s, "beta_tilde"))
     n = 4000
     x_0 = torch.tensor([[0.2, 0.1]], dtype=torch.float64)
-    x = forward_chain(x_0.expand(n, D), s, make_generator(19))
-    direct = elbo.trajectory_log_ratio(x, s, model.mu_theta, model.sigma2)
+    x = forward_chain(s, x_0.expand(n, D), make_generator(19))
+    direct = elbo.trajectory_log_ratio(model.mu_theta, s, x, model.gamma2)
     exact = gaussian_reverse.exact_bound(model, s, x_0).total[0]
     assert abs(direct.mean() - exact) < 5 * direct.std() / math.sqrt(n)
 
@@ -262,7 +257,7 @@ def test_gap_falls_like_one_over_T():
     gaps = []
     for T in (100, 1000):
         s = linear_schedule(T)
-        model = gaussian_reverse.optimal_reverse(M, V_0, s, elbo.reverse_variance(s))
+        model = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s))
         x_0 = M[None]
         gaps.append(gaussian_reverse.exact_bound(model, s, x_0).total + model.log_likelihood(x_0))
     slope = math.log(gaps[1].item() / gaps[0].item()) / math.log(10)
@@ -273,7 +268,7 @@ def test_true_reverse_variances_make_every_step_exact():
     # With the true conditional variances the reverse chain started from q(x_T) would be the
     # forward process itself, so only the prior's mismatch N(0, I) vs q(x_T) remains: tiny.
     s = linear_schedule(200)
-    model = gaussian_reverse.optimal_reverse(M, V_0, s)
+    model = gaussian_reverse.optimal_reverse(s, M, V_0)
     x_0 = M + math.sqrt(V_0) * _randn(20, D, seed=20)
     gap = gaussian_reverse.exact_bound(model, s, x_0).total + model.log_likelihood(x_0)
     assert bool((gap >= -1e-10).all()) and bool((gap < 1e-3).all())

@@ -9,8 +9,8 @@ import torch
 
 from lecture_code.ddpm import posterior
 from lecture_code.ddpm.forward import forward_chain
+from lecture_code.ddpm.mixture import GaussianMixture
 from lecture_code.ddpm.schedules import cosine_schedule, linear_schedule
-from lecture_code.ddpm.toy_data import GaussianMixture
 from lecture_code.seeding import make_generator
 
 SCHEDULE = linear_schedule(50)
@@ -25,16 +25,16 @@ def test_posterior_at_t_1_is_the_data_point():
     x_t = torch.randn(3, 2, dtype=torch.float64, generator=make_generator(0))
     x_0 = torch.randn(3, 2, dtype=torch.float64, generator=make_generator(1))
     t = _steps(1, 1, 1)
-    assert torch.allclose(posterior.posterior_mean(x_t, x_0, t, SCHEDULE), x_0, atol=1e-15)
+    assert torch.allclose(posterior.posterior_mean(SCHEDULE, x_t, x_0, t), x_0, atol=1e-15)
     assert torch.equal(
-        posterior.posterior_variance(t, SCHEDULE), torch.zeros(3, dtype=torch.float64)
+        posterior.posterior_variance(SCHEDULE, t), torch.zeros(3, dtype=torch.float64)
     )
 
 
 @pytest.mark.parametrize("schedule", [linear_schedule(50), cosine_schedule(20)])
 def test_posterior_variance_lies_between_zero_and_beta(schedule):
     t = torch.arange(2, schedule.T + 1)
-    beta_tilde = posterior.posterior_variance(t, schedule)
+    beta_tilde = posterior.posterior_variance(schedule, t)
     assert bool((beta_tilde > 0).all()) and bool((beta_tilde < schedule.beta[t]).all())
 
 
@@ -55,8 +55,8 @@ def test_posterior_matches_gaussian_conditioning_of_the_exact_joint():
         )
         variance = var_prev - cov**2 / var_t
         steps = _steps(t)
-        assert torch.allclose(posterior.posterior_mean(x_t, x_0, steps, s), mean, atol=1e-12)
-        assert torch.allclose(posterior.posterior_variance(steps, s)[0], variance, atol=1e-14)
+        assert torch.allclose(posterior.posterior_mean(s, x_t, x_0, steps), mean, atol=1e-12)
+        assert torch.allclose(posterior.posterior_variance(s, steps)[0], variance, atol=1e-14)
 
 
 def test_posterior_moments_match_the_simulated_chain():
@@ -66,11 +66,11 @@ def test_posterior_moments_match_the_simulated_chain():
     s = linear_schedule(20)
     n = 40_000
     x_0 = torch.tensor([[1.5, -0.5]], dtype=torch.float64).expand(n, 2)
-    path = forward_chain(x_0, s, make_generator(3))
+    path = forward_chain(s, x_0, make_generator(3))
     for t in (2, 8, 20):
         prev, now = path[t - 1][:, 0], path[t][:, 0]
         steps = _steps(t)
-        coef_x_0, coef_x_t, beta_tilde = (c[0] for c in posterior.posterior_coefficients(steps, s))
+        coef_x_0, coef_x_t, beta_tilde = (c[0] for c in posterior.posterior_coefficients(s, steps))
         var_now = now.var()
         slope = ((prev - prev.mean()) * (now - now.mean())).mean() / var_now
         residual = prev - prev.mean() - slope * (now - now.mean())
@@ -87,11 +87,11 @@ def test_posterior_sample_is_reproducible_and_has_the_posterior_moments():
     x_t = torch.full((n, 1), 0.4, dtype=torch.float64)
     x_0 = torch.full((n, 1), -0.8, dtype=torch.float64)
     t = torch.full((n,), 30, dtype=torch.long)
-    a = posterior.posterior_sample(x_t, x_0, t, s, make_generator(7))
-    b = posterior.posterior_sample(x_t, x_0, t, s, make_generator(7))
+    a = posterior.posterior_sample(s, x_t, x_0, t, make_generator(7))
+    b = posterior.posterior_sample(s, x_t, x_0, t, make_generator(7))
     assert torch.equal(a, b)
-    mean = posterior.posterior_mean(x_t[:1], x_0[:1], t[:1], s)[0, 0]
-    var = posterior.posterior_variance(t[:1], s)[0]
+    mean = posterior.posterior_mean(s, x_t[:1], x_0[:1], t[:1])[0, 0]
+    var = posterior.posterior_variance(s, t[:1])[0]
     assert abs(a.mean() - mean) < 5 * math.sqrt(var / n)
     assert abs(a.var() - var) < 5 * var * math.sqrt(2 / n)
 
@@ -107,17 +107,17 @@ def test_posterior_sample_is_reproducible_and_has_the_posterior_moments():
 def test_bad_steps_are_named(t, message):
     x = torch.zeros(2, 2, dtype=torch.float64)
     with pytest.raises((ValueError, TypeError), match=message):
-        posterior.posterior_mean(x, x, t, SCHEDULE)
+        posterior.posterior_mean(SCHEDULE, x, x, t)
 
 
 def test_mismatched_shapes_and_nan_are_named():
     t = _steps(2, 3)
     with pytest.raises(ValueError, match=r"x_0 must have shape \(B, D\) with D = 2"):
-        posterior.posterior_mean(torch.zeros(2, 2), torch.zeros(2, 3), t, SCHEDULE)
+        posterior.posterior_mean(SCHEDULE, torch.zeros(2, 2), torch.zeros(2, 3), t)
     with pytest.raises(ValueError, match=r"t must have shape \(B\) with B = 2"):
-        posterior.posterior_mean(torch.zeros(2, 2), torch.zeros(2, 2), _steps(2, 3, 4), SCHEDULE)
+        posterior.posterior_mean(SCHEDULE, torch.zeros(2, 2), torch.zeros(2, 2), _steps(2, 3, 4))
     with pytest.raises(ValueError, match="x_t must be finite"):
-        posterior.posterior_mean(torch.full((2, 2), math.nan), torch.zeros(2, 2), t, SCHEDULE)
+        posterior.posterior_mean(SCHEDULE, torch.full((2, 2), math.nan), torch.zeros(2, 2), t)
 
 
 # --- the true reverse step ------------------------------------------------------------------

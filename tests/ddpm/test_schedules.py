@@ -14,7 +14,6 @@ from lecture_code.ddpm.schedules import (
     cosine_alpha_bar,
     cosine_schedule,
     linear_schedule,
-    per_sample,
     schedule_from_beta,
 )
 
@@ -42,7 +41,7 @@ def test_step_zero_is_the_clean_data(schedule):
 
 
 def test_shapes_dtype_and_length(schedule):
-    for name in ("beta", "alpha", "alpha_bar", "snr", "log_snr", "signal_scale", "noise_std"):
+    for name in ("beta", "alpha", "alpha_bar", "snr", "log_snr", "scale", "sigma"):
         value = getattr(schedule, name)
         assert value.shape == (schedule.T + 1,), name
         assert value.dtype == torch.float64, name
@@ -70,7 +69,7 @@ def test_alpha_bar_is_the_product_of_alphas_computed_by_a_loop(schedule):
 def test_snr_and_log_snr_agree_and_scales_add_to_one(schedule):
     torch.testing.assert_close(schedule.log_snr[1:], torch.log(schedule.snr[1:]), rtol=1e-9, atol=0)
     # signal^2 + noise^2 = alpha_bar + (1 - alpha_bar) = 1: the process preserves unit variance.
-    total = schedule.signal_scale**2 + schedule.noise_std**2
+    total = schedule.scale**2 + schedule.sigma**2
     torch.testing.assert_close(total, torch.ones_like(total), rtol=1e-12, atol=1e-12)
 
 
@@ -189,13 +188,3 @@ def test_check_steps_names_the_step_out_of_range():
         check_steps(torch.tensor([1.0]), 10)
     with pytest.raises(ValueError, match=r"t must have shape \(B\)"):
         check_steps(torch.tensor([[1]]), 10)
-
-
-def test_per_sample_broadcasts_rows_and_rejects_wrong_batch():
-    x = torch.ones(3, 2, 4)
-    v = torch.tensor([1.0, 2.0, 3.0])
-    out = per_sample(v, x) * x
-    assert out.shape == (3, 2, 4)
-    assert torch.equal(out[:, 0, 0], v)
-    with pytest.raises(ValueError, match=r"values must have shape \(B,\) with B = 3"):
-        per_sample(torch.ones(2), x)

@@ -105,6 +105,14 @@ def test_save_figure_resolution_and_formats(toy_figure, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_command_log_has_a_line_per_figure_and_no_carriage_returns(toy_figure, tmp_path, capsys):
+    # captured stderr is not a terminal, as when `make figures > log 2>&1`
+    assert main(["--only", toy_figure, "--out", str(tmp_path), "--format", "png"]) == 0
+    log = capsys.readouterr().err
+    assert "\r" not in log
+    assert f"figure 1/1: {toy_figure}" in log
+
+
 def test_command_writes_book_and_slide_versions(toy_figure, tmp_path, capsys):
     assert main(["--only", toy_figure, "--out", str(tmp_path), "--format", "png,svg"]) == 0
     assert main(["--only", toy_figure, "--out", str(tmp_path), "--style", "slide"]) == 0

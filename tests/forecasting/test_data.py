@@ -7,7 +7,13 @@ import dataclasses
 import pytest
 import torch
 
-from lecture_code.forecasting.data import DataConfig, Lorenz96Data, make_data, sample_states
+from lecture_code.forecasting.data import (
+    DataConfig,
+    Lorenz96Data,
+    make_data,
+    sample_states,
+    truth_paths,
+)
 from lecture_code.forecasting.lorenz96 import Lorenz96, lead_steps, model_step, trajectory
 from lecture_code.seeding import make_generator
 
@@ -62,7 +68,7 @@ def test_successor_is_one_model_step():
 def test_kicks_in_successors_have_the_truth_variance(data):
     # u_next - (deterministic step) is the propagated sum of the kicks: variance near sigma^2 Delta.
     system = Lorenz96()
-    residual = data.u_train_next - model_step(data.u_train, system, None)
+    residual = data.u_train_next - model_step(data.u_train, system, deterministic=True)
     ratio = float(residual.var() / (system.sigma_xi**2 * system.Delta))
     assert 0.85 < ratio < 1.15
 
@@ -118,3 +124,13 @@ def test_bad_config_names_the_value():
         make_data(Lorenz96(), dataclasses.replace(SMALL, stride=0.07))
     with pytest.raises(TypeError, match="config must be a DataConfig"):
         make_data(Lorenz96(), {"n_train": 10})
+
+
+def test_truth_paths_are_the_chain_after_the_initial_state():
+    system = Lorenz96()
+    u_0 = make_data(system, SMALL).u_test[:3]
+    paths = truth_paths(u_0, 4, system, make_generator(2))
+    assert paths.shape == (3, 4, system.K)
+    torch.testing.assert_close(paths, trajectory(u_0, 4, system, make_generator(2))[:, 1:])
+    with pytest.raises(ValueError, match="n_leads must be an integer >= 1"):
+        truth_paths(u_0, 0, system, make_generator(2))

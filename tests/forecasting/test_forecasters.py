@@ -14,27 +14,29 @@ import math
 import pytest
 import torch
 
+from lecture_code.forecasting.baselines import (
+    DeepEnsembleForecaster,
+    DeterministicForecaster,
+    GaussianForecaster,
+    MCDropoutForecaster,
+)
+from lecture_code.forecasting.calibration import spread_skill_ratio
+from lecture_code.forecasting.diffusion_forecaster import DiffusionForecaster
 from lecture_code.forecasting.fit import (
-    DSMConfig,
     Scaling,
     TrainConfig,
     fit_denoiser,
     fit_gaussian_network,
     fit_mean_network,
-    seeded,
+    weight_generator,
 )
 from lecture_code.forecasting.forecasters import (
     ClimatologyForecaster,
-    DeepEnsembleForecaster,
-    DeterministicForecaster,
-    DiffusionForecaster,
-    GaussianForecaster,
-    MCDropoutForecaster,
     OracleForecaster,
     rollout,
 )
 from lecture_code.forecasting.lorenz96 import Lorenz96, spin_up
-from lecture_code.forecasting.metrics import spread_skill_ratio
+from lecture_code.forecasting.losses import DSMConfig
 from lecture_code.forecasting.networks import (
     BackboneConfig,
     DenoiserConfig,
@@ -72,13 +74,13 @@ def scaling() -> Scaling:
 
 def small_networks() -> dict[str, torch.nn.Module]:
     backbone = BackboneConfig(hidden=8, depth=1)
-    with seeded(make_generator(1)):
-        return {
-            "mean": backbone.build(1, 1, dropout=0.2),
-            "gaussian": backbone.build(1, 2),
-            "gaussian2": backbone.build(1, 2),
-            "denoiser": DenoiserConfig(head_hidden=8).build(backbone),
-        }
+    weights = weight_generator(make_generator(1))
+    return {
+        "mean": backbone.build(1, 1, weights, dropout=0.2),
+        "gaussian": backbone.build(1, 2, weights),
+        "gaussian2": backbone.build(1, 2, weights),
+        "denoiser": DenoiserConfig(head_hidden=8).build(backbone, weights),
+    }
 
 
 def all_forecasters(scaling: Scaling, climatology: torch.Tensor) -> dict[str, object]:
@@ -116,16 +118,16 @@ def test_networks_commute_with_rotations_of_the_ring(states, scaling):
             torch.testing.assert_close(nets[name](shifted), torch.roll(nets[name](u), 5, dims=1))
         denoiser = nets["denoiser"]
         x_hat = torch.randn(u.shape, generator=make_generator(2))
-        sigma = torch.full((u.shape[0],), 0.3)
+        nu = torch.full((u.shape[0],), 0.3)
         torch.testing.assert_close(
-            denoiser(torch.roll(x_hat, 5, dims=1), sigma, shifted),
-            torch.roll(denoiser(x_hat, sigma, u), 5, dims=1),
+            denoiser(torch.roll(x_hat, 5, dims=1), nu, shifted),
+            torch.roll(denoiser(x_hat, nu, u), 5, dims=1),
         )
 
 
 def test_a_silent_head_gives_the_exact_denoiser_of_a_gaussian_around_the_centre(states, scaling):
     # D = m + c_skip (x - m) + c_out F with F = 0 is E[x_0 | x_hat] for x_0 ~ N(m, sd^2 I):
-    # m + sd^2 / (sd^2 + sigma^2) (x_hat - m).
+    # m + sd^2 / (sd^2 + nu^2) (x_hat - m), with x_hat = x_0 + nu eps.
     denoiser = small_networks()["denoiser"]
     last = denoiser.head[-1]
     with torch.no_grad():
@@ -134,10 +136,10 @@ def test_a_silent_head_gives_the_exact_denoiser_of_a_gaussian_around_the_centre(
         u = scaling.states(states)
         m_hat, _ = denoiser.condition(u)
         x_hat = torch.randn(u.shape, generator=make_generator(3))
-        sigma = torch.linspace(0.01, 10.0, u.shape[0])
+        nu = torch.linspace(0.01, 10.0, u.shape[0])
         sd2 = denoiser.sigma_data**2
-        expected = m_hat + sd2 / (sd2 + sigma[:, None] ** 2) * (x_hat - m_hat)
-        torch.testing.assert_close(denoiser(x_hat, sigma, u), expected)
+        expected = m_hat + sd2 / (sd2 + nu[:, None] ** 2) * (x_hat - m_hat)
+        torch.testing.assert_close(denoiser(x_hat, nu, u), expected)
 
 
 def test_dropout_keeps_the_mean_and_draws_from_its_generator():
@@ -157,10 +159,11 @@ def test_dropout_keeps_the_mean_and_draws_from_its_generator():
 
 def test_learned_networks_have_similar_parameter_counts():
     backbone = BackboneConfig()
+    weights = make_generator(0)
     counts = [
-        count_parameters(backbone.build(1, 1, 0.1)),
-        count_parameters(backbone.build(1, 2)),
-        count_parameters(DenoiserConfig().build(backbone)),
+        count_parameters(backbone.build(1, 1, weights, 0.1)),
+        count_parameters(backbone.build(1, 2, weights)),
+        count_parameters(DenoiserConfig().build(backbone, weights)),
     ]
     assert max(counts) <= 2 * min(counts)
 
@@ -238,8 +241,10 @@ def test_training_lowers_every_loss(states, scaling):
     config = TrainConfig(steps=60, batch_size=16, lr=1e-2)
     mse = torch.nn.functional.mse_loss
     U, R = scaling.states(u), scaling.residuals(u, u_next)
-    with seeded(make_generator(16)), torch.no_grad():
-        before = float(mse(RingMLP(1, 1, 4, 3, 16, 1)(U)[..., 0], R))
+    with torch.no_grad():  # the initial network of fit_mean_network with the same generator
+        before = float(
+            mse(RingMLP(1, 1, 4, 3, 16, 1, weight_generator(make_generator(16)))(U)[..., 0], R)
+        )
     net = fit_mean_network(
         u, u_next, scaling, backbone, 0.0, config, make_generator(16), progress=False
     )
@@ -292,4 +297,4 @@ def test_bad_forecaster_settings_are_refused(scaling, states):
     with pytest.raises(ValueError, match="dropout layers"):
         MCDropoutForecaster(nets["gaussian"], scaling, K)
     with pytest.raises(ValueError, match="head_window must be odd"):
-        DenoiserConfig(head_window=4).build(BackboneConfig())
+        DenoiserConfig(head_window=4).build(BackboneConfig(), make_generator(0))

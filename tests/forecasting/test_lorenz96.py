@@ -1,9 +1,8 @@
-"""Lorenz-96: the equations, RK4, the stochastic truth chain and the Lyapunov exponent.
+"""Lorenz-96: the equations, RK4 and the stochastic truth chain.
 
 Each test checks one fact derived in chapter 9: the fixed point, the energy identity of the
 advection term, the periodic indexing against a plain loop, RK4's fourth order, the variance of
-the kicks, the tangent linear model against automatic differentiation, and the phase-space
-contraction that fixes the sum of all Lyapunov exponents.
+the kicks, and that the deterministic step of a noisy system is asked for by name.
 """
 
 from __future__ import annotations
@@ -13,31 +12,19 @@ import math
 import pytest
 import torch
 
-from lecture_code.checks import monte_carlo_tolerance
 from lecture_code.forecasting.lorenz96 import (
     Lorenz96,
     advection,
-    autocorrelation,
-    euler_step,
-    fixed_point_eigenvalues,
     integrate,
     lead_steps,
-    lyapunov_exponent,
-    lyapunov_qr,
     model_step,
-    one_step_variance,
-    perturbation_growth,
     rk4_step,
-    rk4_tangent_step,
     spin_up,
-    tangent_tendency,
     tendency,
     trajectory,
 )
 from lecture_code.seeding import make_generator
-
-# torch.func imports TorchScript helpers that warn about their own deprecation on first use.
-TORCH_FUNC_WARNING = "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
+from lecture_code.verification import monte_carlo_tolerance
 
 
 def naive_tendency(u: torch.Tensor, F: float) -> torch.Tensor:
@@ -106,9 +93,30 @@ def test_deterministic_without_generator_or_noise(attractor_states):
     state_before = generator.get_state()
     quiet = model_step(attractor_states, Lorenz96(sigma_xi=0.0), generator)
     assert torch.equal(generator.get_state(), state_before), "sigma_xi = 0 must draw nothing"
-    assert torch.equal(model_step(attractor_states, system, None), quiet)
+    assert torch.equal(model_step(attractor_states, system, deterministic=True), quiet)
+    assert torch.equal(model_step(attractor_states, system.deterministic), quiet)
     noisy = model_step(attractor_states, system, generator)
     assert not torch.equal(noisy, quiet)
+    path = trajectory(attractor_states, 3, system, deterministic=True)
+    torch.testing.assert_close(path, trajectory(attractor_states, 3, system.deterministic))
+
+
+def test_a_noisy_step_without_generator_is_an_error_that_names_the_choice(attractor_states):
+    # None used to give the deterministic step silently: a forgotten generator looked like
+    # the truth. Now the step without kicks must be asked for.
+    system = Lorenz96()
+    message = r"sigma_xi = 1\) but generator is None.*deterministic=True"
+    for step in (
+        lambda: model_step(attractor_states, system, None),
+        lambda: model_step(attractor_states, system),
+        lambda: trajectory(attractor_states, 2, system, None),
+    ):
+        with pytest.raises(ValueError, match=message):
+            step()
+    with pytest.raises(ValueError, match="deterministic=True takes no kicks"):
+        model_step(attractor_states, system, make_generator(0), deterministic=True)
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
+        model_step(attractor_states, system, 0)
 
 
 def test_seeds_reproduce(attractor_states):
@@ -135,77 +143,12 @@ def test_one_substep_kick_has_variance_sigma_squared_dt():
     assert abs(float(variance) - target) < tol
 
 
-@pytest.mark.filterwarnings(TORCH_FUNC_WARNING)
-def test_one_step_variance_matches_brute_force_jacobians(attractor_states):
-    # sigma^2 dt sum_j diag(M_j M_j^T), with M_j the Jacobian of the substeps after kick j,
-    # here from automatic differentiation of the composed RK4 substeps.
-    system = Lorenz96(sigma_xi=0.7)
-    u = attractor_states[0]
-    expected = torch.zeros(system.K, dtype=torch.float64)
-    w = u
-    for j in range(1, system.substeps + 1):
-        w = rk4_step(w[None], system.dt, system.F)[0]  # the state just before kick j
-        rest = system.substeps - j
-
-        def remaining(x, rest=rest):
-            for _ in range(rest):
-                x = rk4_step(x[None], system.dt, system.F)[0]
-            return x
-
-        M_j = torch.func.jacrev(remaining)(w)
-        expected += system.sigma_xi**2 * system.dt * (M_j**2).sum(dim=1)
-    torch.testing.assert_close(one_step_variance(u[None], system)[0], expected)
-
-
-def test_one_step_variance_against_simulation():
-    # To first order in sigma the one-step covariance is the linear-noise formula; its site
-    # average is sigma^2 Delta (1 + O(Delta)).
-    system = Lorenz96(sigma_xi=0.05)
-    n = 20_000
-    u = system.F + 0.5 * torch.randn(1, system.K, dtype=torch.float64, generator=make_generator(4))
-    samples = model_step(u.expand(n, -1), system, make_generator(5))
-    variance = one_step_variance(u, system).mean()
-    measured = samples.var(dim=0).mean()
-    # Each site's sample variance has relative sd sqrt(2 / (n - 1)); K sites are averaged.
-    tol = monte_carlo_tolerance(float(variance) * math.sqrt(2.0), n * system.K, z=6.0)
-    assert abs(float(measured - variance)) < tol
-    leading = system.sigma_xi**2 * system.Delta
-    assert abs(float(variance) / leading - 1.0) < 0.15  # O(Delta |J|) corrections, |J| ~ F
-    assert abs(float(variance) / leading - 1.0) > 1e-3  # ... which are really there
-
-
-def test_one_substep_has_no_propagated_kick():
-    # With one substep M_1 = I exactly: the variance is sigma^2 dt whatever the state.
-    system = Lorenz96(substeps=1, sigma_xi=2.0)
-    u = torch.randn(3, system.K, dtype=torch.float64, generator=make_generator(12))
-    expected = torch.full_like(u, system.sigma_xi**2 * system.dt)
-    torch.testing.assert_close(one_step_variance(u, system), expected)
-
-
-def test_fixed_point_eigenvalues_are_those_of_the_jacobian():
-    K, F = 12, 8.0
-    u = torch.full((1, K), F, dtype=torch.float64)
-    J = tangent_tendency(u, torch.eye(K, dtype=torch.float64)[None])[0]
-    numeric = torch.linalg.eigvals(J)
-    closed = fixed_point_eigenvalues(K, F)
-    # Every closed-form eigenvalue is an eigenvalue of J, and vice versa (distances < 1e-9).
-    distance = (numeric[:, None] - closed[None, :]).abs()
-    assert float(distance.min(dim=0).values.max()) < 1e-9
-    assert float(distance.min(dim=1).values.max()) < 1e-9
-    # The fixed point is unstable for F = 8: some mode grows (here m = 8 of K = 40, rate 7.94).
-    growth = fixed_point_eigenvalues(40, 8.0).real
-    assert int(growth.argmax()) in (8, 32) and float(growth.max()) > 7.9
-    # ... and stable for F < 8/9, where every real part F (cos θ - cos 2θ) - 1 is negative.
-    assert float(fixed_point_eigenvalues(40, 0.85).real.max()) < 0
-
-
 def test_euler_and_integrate():
     u = torch.randn(2, 6, dtype=torch.float64, generator=make_generator(13))
-    torch.testing.assert_close(euler_step(u, 0.1, 8.0), u + 0.1 * tendency(u, 8.0))
-    torch.testing.assert_close(
-        integrate(u, 0.3, 0.1, 8.0, "euler"),
-        euler_step(euler_step(euler_step(u, 0.1, 8.0), 0.1, 8.0), 0.1, 8.0),
-    )
+    euler = u
+    for _ in range(3):
+        euler = euler + 0.1 * tendency(euler, 8.0)
+    torch.testing.assert_close(integrate(u, 0.3, 0.1, 8.0, "euler"), euler)
     torch.testing.assert_close(
         integrate(u, 0.2, 0.1, 8.0), rk4_step(rk4_step(u, 0.1, 8.0), 0.1, 8.0)
     )
@@ -213,57 +156,6 @@ def test_euler_and_integrate():
         integrate(u, 0.25, 0.1, 8.0)
     with pytest.raises(ValueError, match="method"):
         integrate(u, 0.2, 0.1, 8.0, "heun")
-
-
-def test_perturbation_growth_starts_at_eps_and_grows(attractor_states):
-    system = Lorenz96()
-    rms = perturbation_growth(attractor_states[:4], 1e-6, 5, 40, system, make_generator(14))
-    assert rms.shape == (4, 5, 41)
-    # At lead 0 the distance is eps times the RMS of 40 standard normals, close to eps.
-    assert 0.6e-6 < float(rms[..., 0].min()) and float(rms[..., 0].max()) < 1.5e-6
-    # Two time units later it is e^(2 lambda_1) ~ 30 times larger, on average.
-    growth = (rms[..., -1].log() - rms[..., 0].log()).mean()
-    assert 2.0 < float(growth) < 5.0
-
-
-def test_autocorrelation_matches_brute_force():
-    u = torch.randn(3, 50, 4, dtype=torch.float64, generator=make_generator(15)).cumsum(dim=1)
-    acf = autocorrelation(u, 5)
-    x = (u - u.mean()).numpy()
-    for lag in range(6):
-        brute = (x[:, : 50 - lag] * x[:, lag:]).mean() / (x**2).mean()
-        assert abs(float(acf[lag]) - brute) < 1e-12
-    assert float(acf[0]) == pytest.approx(1.0)
-
-
-@pytest.mark.filterwarnings(TORCH_FUNC_WARNING)
-def test_tangent_step_is_the_derivative_of_the_rk4_step(attractor_states):
-    u = attractor_states[:3]
-    v = torch.randn(3, 40, 2, dtype=torch.float64, generator=make_generator(6))
-    _, v_next = rk4_tangent_step(u, v, 0.01, 8.0)
-    for i in range(2):
-        _, jvp = torch.func.jvp(lambda x: rk4_step(x, 0.01, 8.0), (u,), (v[..., i],))
-        torch.testing.assert_close(v_next[..., i], jvp, rtol=1e-12, atol=1e-12)
-    # ... and the tangent tendency is the Jacobian of the tendency.
-    _, jvp = torch.func.jvp(lambda x: tendency(x, 8.0), (u,), (v[..., 0],))
-    torch.testing.assert_close(tangent_tendency(u, v)[..., 0], jvp)
-
-
-def test_sum_of_all_lyapunov_exponents_is_minus_K(attractor_states):
-    # Advection is divergence-free and the damping contracts volumes at rate K, so the K
-    # exponents sum to the trace of the Jacobian, -K, at every step (up to RK4's error).
-    system = Lorenz96(K=8, sigma_xi=0.0)
-    u_0 = spin_up(2, system, make_generator(9))
-    run = lyapunov_qr(u_0, 20, system, make_generator(10), n_exponents=system.K)
-    rate = run.log_growth.sum(dim=-1) / system.Delta
-    # RK4's determinant differs from exp(-K dt) by its local error, a few 1e-6 relative here.
-    torch.testing.assert_close(rate, torch.full_like(rate, -float(system.K)), rtol=1e-5, atol=0)
-
-
-def test_leading_lyapunov_exponent_in_published_range():
-    # Karimi and Paul (2010) and others report about 1.7 per time unit for K = 40, F = 8.
-    lam = lyapunov_exponent(Lorenz96(), make_generator(0), time=10.0, B=16)
-    assert 1.4 < lam < 2.0
 
 
 def test_spin_up_lands_inside_the_absorbing_ball():
@@ -289,9 +181,9 @@ def test_bad_inputs_name_the_value():
     system = Lorenz96()
     u = torch.zeros(2, 40, dtype=torch.float64)
     with pytest.raises(ValueError, match=r"u must have shape \(B, 40\)"):
-        model_step(torch.zeros(2, 36, dtype=torch.float64), system, None)
+        model_step(torch.zeros(2, 36, dtype=torch.float64), system, make_generator(0))
     with pytest.raises(ValueError, match="u must be finite"):
-        model_step(u.clone().fill_(float("nan")), system, None)
+        model_step(u.clone().fill_(float("nan")), system, make_generator(0))
     with pytest.raises(ValueError, match="dt must lie in"):
         Lorenz96(dt=0.0)
     with pytest.raises(ValueError, match="dt must lie in"):
@@ -303,4 +195,4 @@ def test_bad_inputs_name_the_value():
     with pytest.raises(TypeError, match="system must be a Lorenz96"):
         model_step(u, "lorenz", None)
     with pytest.raises(ValueError, match="n_steps"):
-        trajectory(u, -1, system, None)
+        trajectory(u, -1, system, make_generator(0))

@@ -7,7 +7,6 @@ other people), and Monte Carlo with tolerances from the number of draws.
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -15,9 +14,9 @@ import pytest
 import scoringrules
 import torch
 
-from lecture_code.checks import monte_carlo_tolerance
-from lecture_code.forecasting import metrics
+from lecture_code.forecasting import calibration, metrics
 from lecture_code.seeding import make_generator
+from lecture_code.verification import monte_carlo_tolerance
 
 
 def _ensemble(B: int, M: int, K: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -167,16 +166,6 @@ def test_expected_gaussian_crps_matches_monte_carlo_and_is_minimal_at_the_truth(
     assert abs(float(grid[e_mu.argmin()] - 1.1) - 0.4) <= 0.01
 
 
-def test_pit_of_calibrated_gaussian_is_uniform():
-    g = make_generator(9)
-    n = 100_000
-    mu = torch.randn(n, generator=g, dtype=torch.float64)
-    y = mu + 2.0 * torch.randn(n, generator=g, dtype=torch.float64)
-    pit = metrics.pit_gaussian(mu, torch.full((n,), 2.0), y)
-    # Uniform on [0, 1]: mean 1/2 and standard deviation 1/sqrt(12).
-    assert abs(float(pit.mean()) - 0.5) <= monte_carlo_tolerance(1 / math.sqrt(12), n)
-
-
 # --- energy score -------------------------------------------------------------------------------
 @pytest.mark.parametrize("fair", [True, False])
 def test_energy_score_reduces_to_crps_for_one_variable(fair):
@@ -220,82 +209,6 @@ def test_fair_estimator_is_unbiased_and_standard_is_biased_by_e_abs_over_2m(M):
     assert bias > 3 * tol  # the bias is resolved, so the test can tell the two apart
 
 
-# --- spread–skill --------------------------------------------------------------------------------
-@pytest.mark.parametrize("M", [2, 5, 20])
-def test_spread_skill_ratio_of_exchangeable_ensemble_is_near_one(M):
-    ensemble, y = _ensemble(4000, M, 10, seed=40 + M)
-    ssr = metrics.spread_skill_ratio(ensemble, y)
-    # 40,000 cases: the ratio of two means has a relative standard error of order 1 / sqrt(n).
-    assert abs(ssr - 1.0) <= 0.05
-    # Without the sqrt((M + 1) / M) factor a small ensemble would look under-dispersed.
-    raw = metrics.ensemble_spread(ensemble) / metrics.ensemble_mean_rmse(ensemble, y)
-    assert math.isclose(ssr, raw * math.sqrt((M + 1) / M))
-
-
-def test_spread_skill_ratio_detects_under_and_over_dispersion():
-    ensemble, y = _ensemble(2000, 10, 10, seed=50)
-    mean = ensemble.mean(dim=1, keepdim=True)
-    assert metrics.spread_skill_ratio(mean + 0.5 * (ensemble - mean), y) < 0.8
-    assert metrics.spread_skill_ratio(mean + 2.0 * (ensemble - mean), y) > 1.2
-
-
-def test_ensemble_mean_rmse_against_a_hand_computed_case():
-    ensemble = torch.tensor([[[1.0, 0.0], [3.0, 2.0]]], dtype=torch.float64)  # mean (2, 1)
-    y = torch.tensor([[2.0, 4.0]], dtype=torch.float64)  # errors 0 and 3
-    assert math.isclose(metrics.ensemble_mean_rmse(ensemble, y), math.sqrt(4.5))
-
-
-# --- rank histograms -----------------------------------------------------------------------------
-def test_rank_histogram_sums_to_bk_and_is_flat_for_exchangeable_draws():
-    B, M, K = 2000, 9, 5
-    ensemble, y = _ensemble(B, M, K, seed=60)
-    counts = metrics.rank_histogram(ensemble, y, make_generator(0))
-    assert counts.shape == (M + 1,) and int(counts.sum()) == B * K
-    expected = B * K / (M + 1)
-    chi2 = float(((counts - expected) ** 2 / expected).sum())
-    # Chi-square with M = 9 degrees of freedom: P(chi2 > 27.9) = 0.001.
-    assert chi2 < 27.9
-
-
-def test_rank_histogram_is_u_shaped_when_under_dispersed():
-    ensemble, y = _ensemble(2000, 9, 5, seed=61)
-    counts = metrics.rank_histogram(0.5 * ensemble, y, make_generator(0))
-    middle = counts[1:-1].float().mean()
-    assert counts[0] > 2 * middle and counts[-1] > 2 * middle
-
-
-def test_ties_are_broken_at_random_and_reproducibly():
-    # Every member equals y: the rank is uniform on {0, ..., M}.
-    ensemble = torch.zeros(5000, 3, 1, dtype=torch.float64)
-    y = torch.zeros(5000, 1, dtype=torch.float64)
-    counts = metrics.rank_histogram(ensemble, y, make_generator(1))
-    assert counts.min() > 1100  # expected 1250 each, sd about 31
-    assert torch.equal(counts, metrics.rank_histogram(ensemble, y, make_generator(1)))
-
-
-# --- bootstrap -----------------------------------------------------------------------------------
-def test_bootstrap_interval_contains_the_mean_and_shrinks_like_one_over_sqrt_n():
-    g = make_generator(70)
-    widths = []
-    for N in (100, 400, 1600):
-        values = 1.0 + torch.randn(N, generator=g, dtype=torch.float64)
-        low, high = metrics.bootstrap_ci(values, make_generator(1), n_boot=2000)
-        assert low < float(values.mean()) < high
-        widths.append(high - low)
-    # Quadrupling N halves the width; allow 20 % for the randomness of data and resamples
-    # (the sample sd of N = 100 normal draws alone varies by about 7 %).
-    for wide, narrow in itertools.pairwise(widths):
-        assert 0.4 <= narrow / wide <= 0.6
-
-
-def test_bootstrap_is_reproducible_and_near_the_normal_interval():
-    values = torch.randn(400, generator=make_generator(3), dtype=torch.float64)
-    a = metrics.bootstrap_ci(values, make_generator(5), n_boot=4000)
-    assert a == metrics.bootstrap_ci(values, make_generator(5), n_boot=4000)
-    half = 1.96 * float(values.std()) / math.sqrt(400)
-    assert math.isclose(a[1] - a[0], 2 * half, rel_tol=0.1)
-
-
 # --- bad inputs raise, naming the value ----------------------------------------------------------
 @pytest.mark.parametrize(
     "score", [metrics.crps_ensemble, metrics.crps_ensemble_pairwise, metrics.energy_score]
@@ -304,12 +217,6 @@ def test_fair_score_of_one_member_names_m(score):
     ensemble, y = _ensemble(3, 1, 2, seed=0)
     with pytest.raises(ValueError, match=r"M >= 2 .* got M = 1"):
         score(ensemble, y, fair=True)
-
-
-def test_spread_skill_of_one_member_names_m():
-    ensemble, y = _ensemble(3, 1, 2, seed=0)
-    with pytest.raises(ValueError, match=r"M >= 2 .* got M = 1"):
-        metrics.spread_skill_ratio(ensemble, y)
 
 
 @pytest.mark.parametrize(
@@ -331,46 +238,22 @@ def test_nan_raises():
         metrics.crps_ensemble(ensemble, y)
     y[0, 0] = float("nan")
     with pytest.raises(ValueError, match="y must be finite"):
-        metrics.spread_skill_ratio(ensemble.nan_to_num(), y)
+        calibration.spread_skill_ratio(ensemble.nan_to_num(), y)
 
 
-def test_bad_sigma_and_bootstrap_arguments_raise():
+def test_bad_sigma_raises_in_every_gaussian_function():
+    # One check serves the closed form, its expectation and the PIT.
+    mu, sigma, y = torch.zeros(2), torch.tensor([1.0, 0.0]), torch.zeros(2)
+    with pytest.raises(ValueError, match=r"sigma must be > 0 everywhere, got smallest value 0\.0"):
+        metrics.crps_gaussian(mu, sigma, y)
     with pytest.raises(ValueError, match="sigma must be > 0"):
-        metrics.crps_gaussian(torch.zeros(2), torch.tensor([1.0, 0.0]), torch.zeros(2))
-    with pytest.raises(ValueError, match="level must lie in"):
-        metrics.bootstrap_ci(torch.randn(10), make_generator(0), level=1.5)
-    with pytest.raises(ValueError, match="N >= 2"):
-        metrics.bootstrap_ci(torch.randn(1), make_generator(0))
-
-
-# --- synthetic ensembles and the spread-error diagram -------------------------------------------
-def test_synthetic_ensemble_is_seeded_and_has_the_closed_form_spread_skill_ratio():
-    a = metrics.synthetic_ensemble(5, 4, 3, make_generator(1), dispersion=0.5, bias=0.2)
-    b = metrics.synthetic_ensemble(5, 4, 3, make_generator(1), dispersion=0.5, bias=0.2)
-    assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
-    assert a[0].shape == (5, 4, 3) and a[1].shape == (5, 3)
-    # Members mu + a sigma eps_m, truth mu + sigma eps: E s^2 = a^2 E sigma^2 and
-    # E (mean - y)^2 = (a^2 / M + 1) E sigma^2, so SSR = sqrt((M + 1) / M) a / sqrt(a^2 / M + 1).
-    M, a_ = 10, 0.5
-    ensemble, y = metrics.synthetic_ensemble(20_000, M, 2, make_generator(2), dispersion=a_)
-    expected = math.sqrt((M + 1) / M) * a_ / math.sqrt(a_**2 / M + 1)
-    assert abs(metrics.spread_skill_ratio(ensemble, y) - expected) <= 0.03
-
-
-def test_spread_error_bins_are_sorted_and_agree_with_the_global_ratio():
-    ensemble, y = metrics.synthetic_ensemble(4000, 50, 2, make_generator(3))
-    spread, rmse = metrics.spread_error_bins(ensemble, y, n_bins=8)
-    assert spread.shape == rmse.shape == (8,)
-    assert (spread[1:] >= spread[:-1]).all()
-    # Equal-count bins: the mean of the squared bin values is the global mean.
-    M = 50
-    corrected_var = (M + 1) / M * metrics.ensemble_spread(ensemble) ** 2
-    assert math.isclose(float((spread**2).mean()), corrected_var, rel_tol=1e-12)
-    assert math.isclose(
-        float((rmse**2).mean()), metrics.ensemble_mean_rmse(ensemble, y) ** 2, rel_tol=1e-12
-    )
-    # Calibrated with M = 50: each bin's error matches its spread to within about 15 %.
-    assert ((rmse / spread - 1).abs() < 0.15).all()
+        metrics.expected_crps_gaussian(mu, sigma, 0.0, 1.0)
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        calibration.pit_gaussian(mu, sigma, y)
+    with pytest.raises(ValueError, match=r"y must have shape \(d0\) with d0 = 2, got shape \(3,"):
+        metrics.crps_gaussian(mu, torch.ones(2), torch.zeros(3))
+    with pytest.raises(TypeError, match=r"mu must be a torch\.Tensor"):
+        metrics.crps_gaussian([0.0, 1.0], torch.ones(2), y)
 
 
 def test_threshold_grid_must_increase():

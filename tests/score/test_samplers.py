@@ -14,7 +14,6 @@ import math
 import pytest
 import torch
 
-from lecture_code.checks import monte_carlo_tolerance
 from lecture_code.ddpm.toy_data import toy_mixture
 from lecture_code.score.samplers import (
     SAMPLERS,
@@ -22,12 +21,13 @@ from lecture_code.score.samplers import (
     dpm_solver_2s,
     euler_maruyama,
     heun,
-    log_sigma_grid,
-    sigma_grid,
+    karras_grid,
+    log_snr_grid,
     time_grid,
 )
 from lecture_code.score.sde import VPSDE
 from lecture_code.seeding import make_generator
+from lecture_code.verification import monte_carlo_tolerance
 
 SDE = VPSDE()
 MU, S = 2.0, 0.5  # the 1-D Gaussian target N(MU, S^2)
@@ -45,20 +45,20 @@ def one_thread():
 
 def gaussian_score(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Exact score of p_t for x_0 ~ N(MU, S^2) in every coordinate."""
-    scale = SDE.marginal_scale(t).to(x.dtype).reshape(-1, *[1] * (x.ndim - 1))
-    std = SDE.marginal_std(t).to(x.dtype).reshape(-1, *[1] * (x.ndim - 1))
+    scale = SDE.scale(t).to(x.dtype).reshape(-1, *[1] * (x.ndim - 1))
+    std = SDE.sigma(t).to(x.dtype).reshape(-1, *[1] * (x.ndim - 1))
     return -(x - scale * MU) / (scale**2 * S**2 + std**2)
 
 
 def exact_ode_sample(x_T: torch.Tensor) -> torch.Tensor:
     """Where the exact probability-flow ODE takes x_T, followed by Tweedie's jump at t_min.
 
-    In x_hat = x / s(t) the ODE transports N(MU, S^2 + sigma^2) by the affine map
-    x_hat -> MU + sqrt(S^2 + sigma'^2) / sqrt(S^2 + sigma^2) (x_hat - MU); the Tweedie jump at
-    sigma_min is the posterior mean MU + S^2 / (S^2 + sigma_min^2) (x_hat - MU).
+    In x_hat = x / a(t) the ODE transports N(MU, S^2 + nu^2) by the affine map
+    x_hat -> MU + sqrt(S^2 + nu'^2) / sqrt(S^2 + nu^2) (x_hat - MU); the Tweedie jump at
+    nu_min is the posterior mean MU + S^2 / (S^2 + nu_min^2) (x_hat - MU).
     """
-    lo, hi = SDE.sigma_min, SDE.sigma_max
-    x_hat = x_T / float(SDE.marginal_scale(1.0))
+    lo, hi = SDE.nu_min, SDE.nu_max
+    x_hat = x_T / float(SDE.scale(1.0))
     x_min = MU + math.sqrt(S**2 + lo**2) / math.sqrt(S**2 + hi**2) * (x_hat - MU)
     return MU + S**2 / (S**2 + lo**2) * (x_min - MU)
 
@@ -75,11 +75,15 @@ def fitted_order(n_evals: list[int], errors: list[float]) -> float:
 def test_grids_run_from_the_prior_to_t_min_and_end_at_zero_noise():
     t = time_grid(SDE, 5)
     assert t[0] == 1.0 and t[-1] == pytest.approx(SDE.t_min) and bool((t[1:] < t[:-1]).all())
-    for grid in (sigma_grid(SDE, 6), log_sigma_grid(SDE, 6)):
+    for grid in (karras_grid(SDE, 6), log_snr_grid(SDE, 6)):
         assert grid.shape == (7,) and grid[-1] == 0.0 and bool((grid[1:] < grid[:-1]).all())
-        assert grid[0] == pytest.approx(SDE.sigma_max) and grid[-2] == pytest.approx(SDE.sigma_min)
-    log_steps = torch.diff(torch.log(log_sigma_grid(SDE, 6)[:-1]))
-    torch.testing.assert_close(log_steps, torch.full_like(log_steps, float(log_steps[0])))
+        assert grid[0] == pytest.approx(SDE.nu_max) and grid[-2] == pytest.approx(SDE.nu_min)
+    # uniform in the log-SNR: lambda = -2 log nu = log SNR(t) at the grid's times
+    nus = log_snr_grid(SDE, 6)[:-1]
+    log_snr = SDE.log_snr(SDE.t_from_nu(nus))
+    torch.testing.assert_close(log_snr, -2 * torch.log(nus))
+    steps = torch.diff(log_snr)
+    torch.testing.assert_close(steps, torch.full_like(steps, float(steps[0])))
 
 
 # --- the target distribution ---------------------------------------------------------------------
@@ -107,7 +111,7 @@ def test_samplers_with_the_exact_score_reproduce_the_toy_mixture(name):
     def score(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         # The samplers call with one time for the whole batch; p_t is the noised mixture.
         t0 = float(t[0])
-        noised = mixture.noised(float(SDE.marginal_scale(t0)), float(SDE.marginal_std(t0)))
+        noised = mixture.noised(float(SDE.scale(t0)), float(SDE.sigma(t0)))
         return noised.score(x.to(torch.float64)).to(x.dtype)
 
     n = 8_000

@@ -1,4 +1,4 @@
-"""The assertions behind the book's verified claims.
+"""The assertions behind the book's verified claims: ``verify_*``.
 
 Every derived result in the book is followed by a cell that computes it two independent ways
 (closed form against simulation, identity against brute force, estimator against exact value)
@@ -11,6 +11,11 @@ errors. With ``z = 5`` a correct formula fails by chance with probability below 
 check, while an error larger than the tolerance is caught every time. Because every chapter runs
 with a fixed seed, a check that passes once passes always.
 
+Two verbs, two modules: :mod:`lecture_code.verification` *verifies a claim* of the book
+(``verify_close``, ``verify_less``; a failure raises ``AssertionError``), while
+:mod:`lecture_code.validation` *checks an argument* at the door of a function (``check_int``,
+``check_tensor``, ...; a bad value raises ``ValueError`` or ``TypeError``).
+
 Book: preface, section "How to read the checks".
 """
 
@@ -21,6 +26,8 @@ import math
 import torch
 
 from lecture_code.validation import check_int, check_real
+
+__all__ = ["monte_carlo_tolerance", "verify_close", "verify_less"]
 
 
 def monte_carlo_tolerance(std: float | torch.Tensor, n: int, z: float = 5.0) -> float:

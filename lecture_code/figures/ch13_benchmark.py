@@ -1,0 +1,131 @@
+"""Figures of chapter 13, "The benchmark", drawn from a benchmark results file.
+
+The benchmark (``python -m lecture_code.benchmark``) computes; these builders only read its
+``results.json`` (:func:`lecture_code.benchmark.results.load_results`: the committed
+``results/results.json`` of the book profile) and hand the numbers to
+:mod:`lecture_code.plots.benchmark` and :func:`lecture_code.plots.scoring.plot_rank_histogram`.
+A missing or stale results file, or one made with another seed than the figure's, is an error
+that names the file and the command that regenerates it.
+
+Until chapter 13 is written, the figures are shown as a preview in the overview of Part III.
+
+Book: chapter 13, "The benchmark"; shown for now in the overview of Part III
+(:doc:`/book/part3/00_overview`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from lecture_code.benchmark.results import RESULTS_FILE, load_results
+from lecture_code.benchmark.run import CHALLENGER
+from lecture_code.figures import register
+from lecture_code.plots import benchmark as plots
+from lecture_code.plots.scoring import plot_rank_histogram
+from lecture_code.plots.style import figsize, look
+
+CHAPTER = "book/part3/00_overview"
+#: The forecasters whose rank histograms are shown (a deterministic forecast has no ranks).
+RANKED = ("oracle", "mc_dropout", "gaussian", "deep_ensemble", "diffusion")
+_SOURCE = "From results/results.json (book profile, seed 0)."
+
+
+def results_for(seed: int) -> dict[str, Any]:
+    """The book's results file, checked to be fresh and made with ``seed``."""
+    results = load_results(RESULTS_FILE)
+    made_with = results["config"]["seed"]
+    if made_with != seed:
+        raise ValueError(
+            f"{RESULTS_FILE} holds the benchmark with seed {made_with}, not seed {seed}; make "
+            f"it with: python -m lecture_code.benchmark --profile book --seed {seed} --out "
+            f"{RESULTS_FILE.parent}"
+        )
+    return results
+
+
+@register(
+    "ch13_crps",
+    chapter=CHAPTER,
+    caption="Fair CRPS of every forecaster against lead time, with 95% bootstrap intervals over "
+    "initial states (left), and divided by the oracle's, the best possible (right). " + _SOURCE,
+)
+def build_crps(seed: int, style: str) -> Figure:
+    results = results_for(seed)
+    lead_time, models = results["lead_time"], results["models"]
+    fig = Figure(figsize=figsize(style, 1.4, 0.45))
+    left, right = fig.subplots(1, 2)
+    plots.plot_crps(
+        left,
+        lead_time,
+        {n: m["crps"] for n, m in models.items()},
+        {n: m["crps_ci"] for n, m in models.items()},
+    )
+    shown = {n: m["crps_ratio"] for n, m in models.items() if n != "climatology"}
+    plots.plot_crps_ratio(right, lead_time, shown)
+    right.set_ylim(0.95, min(2.0, max(1.3, max(max(v) for v in shown.values()) + 0.05)))
+    left.legend(fontsize="x-small", ncols=2)
+    return fig
+
+
+@register(
+    "ch13_spread_skill",
+    chapter=CHAPTER,
+    caption="Spread-skill ratio (with the sqrt((M+1)/M) correction) of every probabilistic "
+    "forecaster against lead time; 1 is calibrated. " + _SOURCE,
+)
+def build_spread_skill(seed: int, style: str) -> Figure:
+    results = results_for(seed)
+    models = results["models"]
+    fig = Figure(figsize=figsize(style, 1.0, 0.6))
+    ax = fig.subplots()
+    plots.plot_spread_skill(
+        ax,
+        results["lead_time"],
+        {n: m["ssr"] for n, m in models.items() if n not in ("deterministic", "climatology")},
+    )
+    ax.legend(fontsize="x-small", ncols=2)
+    return fig
+
+
+@register(
+    "ch13_rank_histograms",
+    chapter=CHAPTER,
+    caption="Rank histograms of the truth among the members, by forecaster (columns) and lead "
+    "time (rows): relative frequency, the flat line of a calibrated ensemble and its band of two "
+    "binomial standard deviations. " + _SOURCE,
+)
+def build_rank_histograms(seed: int, style: str) -> Figure:
+    results = results_for(seed)
+    lead_time, models = results["lead_time"], results["models"]
+    names = [n for n in RANKED if n in models]
+    leads = list(models["oracle"]["rank_histogram"])
+    fig = Figure(figsize=figsize(style, 1.4, 0.18 * len(leads) + 0.12))
+    axes = np.atleast_2d(fig.subplots(len(leads), len(names), sharey="row", squeeze=False))
+    for i, lead in enumerate(leads):
+        for j, name in enumerate(names):
+            ax = axes[i, j]
+            title = f"{look(name).label}, τ = {lead_time[int(lead) - 1]:g}"
+            counts = models[name]["rank_histogram"][lead]
+            plot_rank_histogram(ax, counts, title=title, color=look(name).color)
+            ax.title.set_fontsize("small")
+            ax.set_xticks([0, len(counts) - 1])
+            ax.set_xlabel("rank" if i == len(leads) - 1 else "")
+            ax.set_ylabel("frequency" if j == 0 else "")
+    return fig
+
+
+@register(
+    "ch13_scorecard",
+    chapter=CHAPTER,
+    caption="Scorecard: the relative CRPS difference of the diffusion model against each "
+    "baseline, lead by lead (blue: diffusion better, red: worse); a dot marks a difference "
+    "whose 95% paired-bootstrap interval excludes zero. " + _SOURCE,
+)
+def build_scorecard(seed: int, style: str) -> Figure:
+    results = results_for(seed)
+    fig = Figure(figsize=figsize(style, 1.4, 0.4))
+    plots.plot_scorecard(fig.subplots(), results["lead_time"], results["scorecard"], CHALLENGER)
+    return fig
