@@ -58,7 +58,7 @@ def test_a_layer_depends_on_itself_and_the_layers_before_it_never_on_drawing_cod
         return {p.relative_to(root).parts[0] for p in cache.layer_sources(layer)}
 
     support = parts("support")
-    assert {"cache.py", "seeding.py", "validation.py", "checks.py"} <= support
+    assert {"cache.py", "seeding.py", "validation.py", "verification.py"} <= support
     assert parts("ddpm") == support | {"ddpm"}
     assert parts("forecasting") == support | {"ddpm", "score", "forecasting"}
     assert parts("benchmark") == support | {"ddpm", "score", "forecasting", "benchmark"}
