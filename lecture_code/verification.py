@@ -27,7 +27,10 @@ import torch
 
 from lecture_code.validation import check_int, check_real
 
-__all__ = ["monte_carlo_tolerance", "verify_close", "verify_less"]
+__all__ = ["monte_carlo_tolerance", "verify_close", "verify_less", "verify_rejects"]
+
+# A report longer than this is broken after the claim, so that it fits the book's code column.
+_LINE = 88
 
 
 def monte_carlo_tolerance(std: float | torch.Tensor, n: int, z: float = 5.0) -> float:
@@ -52,9 +55,31 @@ def _as_tensor(value: float | torch.Tensor) -> torch.Tensor:
 
 
 def _fmt(value: torch.Tensor) -> str:
+    """A number as it is; a tensor of up to four entries as its list; else its shape."""
     if value.numel() == 1:
         return f"{value.item():.6g}"
-    return f"tensor of shape {tuple(value.shape)}"
+    if value.numel() <= 4:
+        return "[" + ", ".join(f"{v:.4g}" for v in value.flatten().tolist()) + "]"
+    return f"{value.numel()} values"
+
+
+def _worst(a: torch.Tensor, b: torch.Tensor) -> str:
+    """Where the largest difference of two equal-shaped tensors sits, and its two values."""
+    if a.numel() <= 4:
+        return f"estimate {_fmt(a)}, reference {_fmt(b)}"
+    flat = int((a - b).abs().flatten().argmax())
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), a.shape))
+    where = index[0] if len(index) == 1 else index
+    return (
+        f"{a.numel()} values, worst at {where}: estimate {a.flatten()[flat].item():.6g}, "
+        f"reference {b.flatten()[flat].item():.6g}"
+    )
+
+
+def _report(claim: str, detail: str) -> str:
+    """``claim: detail`` on one line when it fits the code column, else on two."""
+    line = f"{claim}: {detail}"
+    return line if len(line) + len("checked ") <= _LINE else f"{claim}:\n    {detail}"
 
 
 def verify_close(
@@ -90,9 +115,9 @@ def verify_close(
     if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
         raise AssertionError(f"{claim}: non-finite values (estimate {a}, reference {b})")
     diff = float((a - b).abs().max())
-    report = (
-        f"{claim}: estimate {_fmt(a)}, reference {_fmt(b)}, "
-        f"max |difference| {diff:.3g} <= tolerance {tol:.3g}"
+    ratio = f" ({diff / tol:.2g} of it)" if tol > 0 else ""
+    report = _report(
+        claim, f"{_worst(a, b)}; max |difference| {diff:.3g} <= tolerance {tol:.3g}{ratio}"
     )
     if not diff <= tol:
         raise AssertionError("FAILED " + report.replace("<=", "exceeds"))
@@ -124,9 +149,60 @@ def verify_less(
             f"got {tuple(a.shape)} and {tuple(b.shape)}"
         )
     gap = float((b - a).min())
-    report = f"{claim}: smallest gap {gap:.4g} (required >= {margin:.3g})"
+    report = _report(claim, f"smallest gap {gap:.4g} (required >= {margin:.3g})")
     if not gap >= margin:
         raise AssertionError("FAILED " + report)
     if not quiet:
         print("checked", report)
     return gap
+
+
+def verify_rejects(
+    claim: str,
+    wrong: float | torch.Tensor,
+    reference: float | torch.Tensor,
+    tol: float,
+    *,
+    factor: float = 3.0,
+    quiet: bool = False,
+) -> float:
+    """Assert that a plausible wrong formula misses the reference by ``factor`` tolerances.
+
+    This is the other half of a check with teeth: :func:`verify_close` shows that the right
+    formula agrees within ``tol``; this shows that the same comparison, with the same ``tol``,
+    would have caught the wrong one with room to spare.
+
+    Args:
+        claim: the wrong formula, in words ("a^2 Sigma instead of a Sigma").
+        wrong: what the wrong formula gives; any shape.
+        reference: the value the check compares against, with the same shape as ``wrong``.
+        tol: the tolerance of the check that the right formula passes.
+        factor: how many tolerances the wrong formula must miss by, at least.
+        quiet: do not print the one-line report.
+
+    Returns:
+        The margin ``max |wrong - reference| / tol``: how many tolerances the wrong formula
+        misses by (glue it next to the check).
+
+    Raises:
+        AssertionError: when the wrong formula would pass, or miss by less than ``factor``.
+    """
+    check_real("tol", tol, low=0.0, low_open=True)
+    check_real("factor", factor, low=1.0)
+    a, b = _as_tensor(wrong), _as_tensor(reference)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"wrong value and reference of {claim!r} must have the same shape, "
+            f"got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+        raise AssertionError(f"{claim}: non-finite values (wrong {a}, reference {b})")
+    margin = float((a - b).abs().max()) / tol
+    report = _report(
+        claim, f"misses by {margin:.3g} tolerances (required >= {factor:.3g}); rejected"
+    )
+    if not margin >= factor:
+        raise AssertionError("FAILED (the check has no teeth) " + report.replace("; rejected", ""))
+    if not quiet:
+        print("checked", report)
+    return margin

@@ -158,6 +158,32 @@ def test_verify_close_passes_fails_and_refuses_broadcasting(capsys):
         verification.verify_close("c", float("nan"), 0.0, 1.0)
 
 
+def test_verify_close_reports_where_a_tensor_differs_most(capsys):
+    estimate = torch.zeros(3, 4)
+    estimate[2, 1] = 0.04
+    verification.verify_close("grid", estimate, torch.zeros(3, 4), 0.1)
+    out = capsys.readouterr().out
+    assert "12 values, worst at (2, 1): estimate 0.04, reference 0" in out
+    assert "0.4 of it" in out
+    verification.verify_close("pair", torch.tensor([1.0, 2.0]), torch.tensor([1.0, 2.01]), 0.1)
+    assert "estimate [1, 2], reference [1, 2.01]" in capsys.readouterr().out
+
+
+def test_long_reports_are_broken_to_fit_the_code_column(capsys):
+    verification.verify_close("a claim that is long enough " * 3, 1.0, 1.0, 0.1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(len(line) <= 100 for line in lines)
+
+
+def test_verify_rejects_measures_the_margin_and_refuses_a_toothless_check(capsys):
+    assert verification.verify_rejects("wrong", 1.5, 1.0, 0.1) == pytest.approx(5.0)
+    assert "misses by 5 tolerances" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="no teeth"):
+        verification.verify_rejects("wrong", 1.2, 1.0, 0.1, factor=3.0)
+    with pytest.raises(ValueError, match="same shape"):
+        verification.verify_rejects("wrong", torch.zeros(2), torch.zeros(3), 0.1)
+
+
 def test_verify_less():
     assert verification.verify_less(
         "bound", torch.tensor([1.0, 2.0]), torch.tensor([1.5, 2.1]), quiet=True

@@ -241,6 +241,7 @@ class PageReport:
     url: str
     console: list[dict[str, Any]] = field(default_factory=list)
     mathjax: dict[str, Any] = field(default_factory=dict)
+    too_wide_code: list[dict[str, Any]] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     menus: dict[str, list[str]] = field(default_factory=dict)
@@ -288,6 +289,13 @@ const done = arguments[arguments.length - 1];
   } else {
     report.mathjax.config_only = !!MJ;  // the configuration is there but MathJax never loaded
   }
+  // Code and printed output wider than their box: a reader would have to scroll to see the end
+  // of the line (the book's CSS wraps them, so none should be).
+  report.too_wide_code = [...document.querySelectorAll('div.cell pre, div.output pre')]
+    .filter(pre => pre.scrollWidth > pre.clientWidth + 2)
+    .map(pre => ({text: pre.textContent.split('\n').reduce(
+                    (a, b) => (b.length > a.length ? b : a), '').slice(0, 100),
+                  width: pre.scrollWidth, box: pre.clientWidth}));
   const images = [...document.images];
   images.forEach(img => { img.loading = 'eager'; });
   await Promise.all(images.map(img => img.complete ? null : new Promise(resolve => {
@@ -345,6 +353,7 @@ def inspect_page(driver: Any, url: str, screenshot: Path | None = None) -> PageR
     report = PageReport(
         url=url,
         mathjax=result["mathjax"],
+        too_wide_code=result["too_wide_code"],
         images=result["images"],
         links=result["links"],
         article_images=result["article_images"],

@@ -7,6 +7,7 @@ web server (see ``tests/book/browser.py``) and we check what a reader would noti
 - every equation is typeset by MathJax, one typeset formula per math source of the page and
   no TeX error among them, and every displayed equation fits the text column (a wider one is
   cut off or runs into its number);
+- every code line and printed report fits its box (none is cut off at the page edge);
 - every image loaded and decoded (``naturalWidth > 0``), and every registered figure is drawn
   as an image on its chapter and in the gallery (not printed as ``<Figure size ...>``);
 - every link within the book leads to a file of the book, and every ``#anchor`` to an ``id`` on
@@ -146,6 +147,17 @@ def test_displayed_equations_fit_the_text_column(reader, doc):
     assert not described, (
         f"{doc}: displayed equations wider than the text column of a {WINDOW[0]} px window "
         "(split them with aligned or multline):\n" + "\n".join(described)
+    )
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_code_and_printed_checks_fit_their_box(reader, doc):
+    """No code line or printed ``checked ...`` report is cut off at the page edge."""
+    too_wide = reader.visit(doc).too_wide_code
+    described = [f"{item['width']} px in {item['box']} px: {item['text']!r}" for item in too_wide]
+    assert not described, (
+        f"{doc}: code or output wider than its box in a {WINDOW[0]} px window:\n"
+        + "\n".join(described)
     )
 
 
