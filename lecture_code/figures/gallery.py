@@ -24,6 +24,10 @@ COMMAND = "python -m lecture_code.figures"
 # A figure shown by a chapter: make_figure("name", ...) in a code cell or a glue(...) call.
 _SHOWN = re.compile(r"""make_figure\(\s*["']([A-Za-z0-9_]+)["']""")
 _TITLE = re.compile(r"^# (.+)$", re.MULTILINE)
+# The label under which a chapter shows a figure: glue("fig-...", make_figure("name", ...)).
+_LABELLED = re.compile(
+    r"""glue\(\s*["']([A-Za-z0-9_-]+)["']\s*,\s*make_figure\(\s*["']([A-Za-z0-9_]+)["']"""
+)
 
 
 @dataclass(frozen=True)
@@ -34,11 +38,18 @@ class GallerySection:
         doc: the chapter as named in ``_toc.yml`` (``"book/part1/02_forward_process"``).
         title: the chapter's title, its first level-one heading.
         figures: the chapter's registered figures, in the order the chapter shows them.
+        labels: the label under which the chapter shows each figure, by figure name (the
+            target of ``{numref}``, so that the gallery names "Fig. 9.3" as the chapter does).
     """
 
     doc: str
     title: str
     figures: tuple[FigureSpec, ...]
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label(self, name: str) -> str | None:
+        """The chapter's label of figure ``name``, or None when the chapter shows it unlabelled."""
+        return dict(self.labels).get(name)
 
 
 def project_root() -> Path:
@@ -80,6 +91,11 @@ def figures_shown(path: Path) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def figure_labels(path: Path) -> dict[str, str]:
+    """``{figure name: label}`` for the figures that the MyST file ``path`` glues under a label."""
+    return {name: label for label, name in _LABELLED.findall(path.read_text(encoding="utf-8"))}
+
+
 def gallery_sections(root: Path | None = None) -> list[GallerySection]:
     """The registered figures grouped by chapter, chapters in the order of ``_toc.yml``.
 
@@ -106,7 +122,8 @@ def gallery_sections(root: Path | None = None) -> list[GallerySection]:
         rank = {name: i for i, name in enumerate(shown)}
         specs.sort(key=lambda s: (rank.get(s.name, len(rank)), s.name))
         title = chapter_title(path) if path.is_file() else doc
-        sections.append(GallerySection(doc=doc, title=title, figures=tuple(specs)))
+        labels = tuple(sorted(figure_labels(path).items())) if path.is_file() else ()
+        sections.append(GallerySection(doc=doc, title=title, figures=tuple(specs), labels=labels))
     return sections
 
 
@@ -130,10 +147,17 @@ def figure_heading(spec: FigureSpec) -> str:
     return f"### `{spec.name}`"
 
 
-def figure_notes(spec: FigureSpec) -> str:
-    """The caption under one figure and the commands that regenerate it, as Markdown."""
+def figure_notes(spec: FigureSpec, label: str | None = None) -> str:
+    """The caption under one figure and the commands that regenerate it, as Markdown.
+
+    Args:
+        spec: the registered figure.
+        label: the label under which its chapter shows it; the notes then begin with the
+            chapter's number of the figure ("Fig. 9.3"), a link to it, for a lecture to cite.
+    """
+    cited = f"{{numref}}`{label}` in the chapter. " if label else ""
     return (
-        f"{spec.caption}\n\n"
+        f"{cited}{spec.caption}\n\n"
         "```bash\n"
         f"# figures/{spec.name}.png and .pdf, then the 16:9 slide version\n"
         f"{COMMAND} --only {spec.name}\n"
