@@ -212,6 +212,21 @@ def test_gallery_markdown_names_the_chapter_and_the_command(toy_figure):
     assert "\npython -m lecture_code.figures --only test_toy --style slide\n" in notes
 
 
+def test_gallery_cites_each_figure_by_the_chapter_number_of_its_label():
+    """An instructor finds "Fig. 9.3" in the gallery: the notes link the chapter's figure."""
+    labelled = 0
+    for section in gallery.gallery_sections():
+        for spec in section.figures:
+            label = section.label(spec.name)
+            if label is None:
+                continue
+            labelled += 1
+            source = (ROOT / f"{section.doc}.md").read_text()
+            assert f":name: {label}" in source, f"{section.doc} shows {label} without :name:"
+            assert gallery.figure_notes(spec, label).startswith(f"{{numref}}`{label}` in the ")
+    assert labelled >= 20, f"only {labelled} figures carry a chapter label"
+
+
 def test_gallery_page_uses_the_gallery_module():
     text = (ROOT / "book" / "back" / "gallery.md").read_text()
     assert "book/back/gallery" in toc_documents()
