@@ -272,16 +272,27 @@ def gaussian(mean: torch.Tensor, cov: torch.Tensor) -> GaussianMixture:
     )
 
 
-def empirical_characteristic_function(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+def empirical_characteristic_function(
+    x: torch.Tensor, k: torch.Tensor, chunk: int = 65_536
+) -> torch.Tensor:
     r"""``(n_k,)`` complex: the sample average
     :math:`\frac1n\sum_j e^{i\mathbf{k}\cdot\mathbf{x}_j}`, the Monte Carlo estimate of
     :meth:`GaussianMixture.characteristic_function`.
 
+    The sum runs over blocks of ``chunk`` samples, so that the memory it needs is
+    ``chunk * n_k`` complex numbers however large the sample is.
+
     Args:
         x: ``(n, D)`` samples.
         k: ``(n_k, D)`` frequencies.
+        chunk: samples per block, ``>= 1``.
     """
     dims: dict[str, int] = {}
     check_tensor("x", x, ("n", "D"), dims=dims)
     check_tensor("k", k, ("n_k", "D"), dims=dims)
-    return torch.exp(1j * (x.to(torch.float64) @ k.to(torch.float64).T)).mean(dim=0)
+    chunk = check_int("chunk", chunk, low=1)
+    x, k = x.to(torch.float64), k.to(torch.float64)
+    total = torch.zeros(k.shape[0], dtype=torch.complex128)
+    for start in range(0, x.shape[0], chunk):
+        total += torch.exp(1j * (x[start : start + chunk] @ k.T)).sum(dim=0)
+    return total / x.shape[0]

@@ -35,6 +35,7 @@ __all__ = [
     "swiss_roll",
     "swiss_roll_curve",
     "swiss_roll_encode",
+    "swiss_roll_grid_slack",
     "swiss_roll_moments",
     "toy_mixture",
 ]
@@ -162,7 +163,8 @@ def swiss_roll_encode(x: torch.Tensor, n_grid: int = 4000) -> torch.Tensor:
 
     Compressing two numbers to one loses only the part of the noise that points away from the
     curve: the decoded point is never farther from :math:`\mathbf{x}` than the point of the
-    curve that generated it (up to the grid spacing).
+    curve that generated it, up to what the grid search can cost
+    (:func:`swiss_roll_grid_slack`).
 
     Args:
         x: ``(n, 2)`` points.
@@ -178,3 +180,33 @@ def swiss_roll_encode(x: torch.Tensor, n_grid: int = 4000) -> torch.Tensor:
     curve = swiss_roll_curve(tau)  # (n_grid, 2)
     nearest = torch.cdist(x, curve).argmin(dim=1)
     return tau[nearest]
+
+
+def swiss_roll_grid_slack(n_grid: int = 4000) -> float:
+    r"""An upper bound on what :func:`swiss_roll_encode` loses by searching ``n_grid`` values of
+    :math:`\tau` instead of the whole curve: :math:`L\,\Delta\tau/2`.
+
+    The decoder :math:`G(\tau) = \boldsymbol{\Lambda}^{-1}\big((\tau\cos\tau,
+    \tau\sin\tau) - \mathbf{m}_{\text{roll}}\big)` has the velocity
+    :math:`G'(\tau) = \boldsymbol{\Lambda}^{-1}(\cos\tau - \tau\sin\tau,\,
+    \sin\tau + \tau\cos\tau)`, and the vector in brackets has length
+    :math:`\sqrt{1 + \tau^2}`. So the speed is at most
+    :math:`L = \sqrt{1 + \tau_{\max}^2} / \min_i \Lambda_{ii}`, and the curve between two
+    parameters is no longer than :math:`L` times their distance. Every :math:`\tau` of the
+    range lies within :math:`\Delta\tau/2` of a grid value, with
+    :math:`\Delta\tau = (\tau_{\max} - \tau_{\min}) / (n_{\text{grid}} - 1)`, so the nearest
+    grid point of the curve is at most :math:`L\,\Delta\tau/2` from any point of the curve.
+    (Half the *chord* between grid points would not be a bound: the chord is shorter than the
+    arc.)
+
+    Args:
+        n_grid: the number of grid values, as in :func:`swiss_roll_encode`, ``>= 2``.
+
+    Returns:
+        :math:`L\,\Delta\tau/2`, in the units of the standardised roll.
+    """
+    n_grid = check_int("n_grid", n_grid, low=2)
+    low, high = SWISS_ROLL_TAU
+    _, std = swiss_roll_moments()
+    speed_bound = math.sqrt(1 + high**2) / min(std)
+    return 0.5 * speed_bound * (high - low) / (n_grid - 1)

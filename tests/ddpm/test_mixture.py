@@ -183,6 +183,17 @@ def test_characteristic_function_closed_form_and_monte_carlo(mixture):
     assert (estimate.imag - phi.imag).abs().max() <= tol
 
 
+def test_empirical_characteristic_function_by_blocks_equals_one_sum():
+    # The blocks change only the order of the additions: rounding error, whatever the size.
+    x = torch.randn(1000, 2, generator=make_generator(7), dtype=torch.float64)
+    k = torch.tensor([[0.3, -1.0], [2.0, 0.5]], dtype=torch.float64)
+    one_sum = torch.exp(1j * (x @ k.T)).mean(dim=0)
+    for chunk in (1, 7, 999, 1000, 10_000):
+        torch.testing.assert_close(empirical_characteristic_function(x, k, chunk=chunk), one_sum)
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1, got 0"):
+        empirical_characteristic_function(x, k, chunk=0)
+
+
 def test_gaussian_is_a_one_component_mixture():
     mean = torch.tensor([0.5, -1.0], dtype=torch.float64)
     cov = torch.tensor([[2.0, 0.3], [0.3, 0.5]], dtype=torch.float64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +14,7 @@ from lecture_code.ddpm.toy_data import (
     swiss_roll,
     swiss_roll_curve,
     swiss_roll_encode,
+    swiss_roll_grid_slack,
     swiss_roll_moments,
 )
 from lecture_code.seeding import make_generator
@@ -93,6 +95,35 @@ def test_nearest_point_code_loses_no_more_than_the_noise():
     noise = 0.1 * torch.randn(2000, 2, generator=gen, dtype=torch.float64)
     x = swiss_roll_curve(tau) + noise
     error = (x - swiss_roll_curve(swiss_roll_encode(x))).norm(dim=1)
-    grid = swiss_roll_curve(torch.linspace(*SWISS_ROLL_TAU, 4000, dtype=torch.float64))
-    slack = 0.5 * (grid[1:] - grid[:-1]).norm(dim=1).max()
-    assert (error <= noise.norm(dim=1) + slack).all()
+    assert (error <= noise.norm(dim=1) + swiss_roll_grid_slack(4000)).all()
+
+
+def _arc_lengths(n_grid: int) -> torch.Tensor:
+    """``(n_grid - 1,)`` lengths of the curve between neighbouring grid values of tau: the
+    speed |G'(tau)| from automatic differentiation, integrated by 8-point Gauss-Legendre."""
+    grid = torch.linspace(*SWISS_ROLL_TAU, n_grid, dtype=torch.float64)
+    nodes, weights = (torch.as_tensor(a) for a in np.polynomial.legendre.leggauss(8))
+    half = 0.5 * (grid[1:] - grid[:-1])
+    tau = ((grid[:-1] + half)[:, None] + half[:, None] * nodes).flatten().requires_grad_(True)
+    curve = swiss_roll_curve(tau)  # each point depends on its own tau only
+    velocity = torch.stack(
+        [torch.autograd.grad(curve[:, i].sum(), tau, retain_graph=True)[0] for i in range(2)],
+        dim=1,
+    )
+    speed = velocity.norm(dim=1).reshape(n_grid - 1, 8)
+    return half * (speed * weights).sum(dim=1)
+
+
+@pytest.mark.parametrize("n_grid", [50, 4000])
+def test_grid_slack_bounds_half_the_arc_and_the_chord_is_shorter(n_grid):
+    arcs = _arc_lengths(n_grid)
+    grid = swiss_roll_curve(torch.linspace(*SWISS_ROLL_TAU, n_grid, dtype=torch.float64))
+    chords = (grid[1:] - grid[:-1]).norm(dim=1)
+    # A chord never exceeds its arc; the speed bound L * dtau / 2 never falls below half an arc.
+    assert (chords <= arcs * (1 + 1e-12)).all()
+    assert 0.5 * arcs.max() <= swiss_roll_grid_slack(n_grid)
+    # And the bound is nearly attained: the fastest part of the spiral runs along the axis
+    # with the smaller standard deviation.
+    assert swiss_roll_grid_slack(n_grid) <= 1.01 * 0.5 * arcs.max()
+    with pytest.raises(ValueError, match="n_grid must be an integer >= 2, got 1"):
+        swiss_roll_grid_slack(1)
