@@ -209,10 +209,13 @@ def linear_schedule(
     (eq. (fwd-linear); Ho et al. 2020).
 
     Ho et al. use :math:`\beta_1 = 10^{-4}` and :math:`\beta_T = 0.02` at :math:`T = 1000`. With
-    the defaults, other :math:`T` rescale both end points by :math:`1000/T`: the sum
-    :math:`\sum_t \beta_t`, which sets :math:`\log\bar\alpha_T \approx -\sum_t\beta_t`, then stays
-    near 10 and every :math:`T` ends close to :math:`\mathcal{N}(\mathbf{0}, \mathbf{I})`. A
-    rescaled default end point is capped at :data:`MAX_BETA` (this matters for :math:`T \le 20`).
+    the defaults, other :math:`T` rescale both end points by :math:`1000/T`, which keeps the sum
+    :math:`\sum_t \beta_t` near 10 but *not* the end point: that is set by
+    :math:`\log\bar\alpha_T = \sum_t \log(1 - \beta_t)`, and the neglected
+    :math:`\sum_t\beta_t^2/2 + \dots` grows as :math:`T` shrinks, so small :math:`T` end
+    closer to :math:`\mathcal{N}(\mathbf{0}, \mathbf{I})` than large :math:`T`. A rescaled
+    default end point is capped at :data:`MAX_BETA`, which for :math:`T \le 20` also breaks the
+    fixed sum.
 
     Args:
         T: number of steps, ``>= 1``.

@@ -39,7 +39,8 @@ CONSTANT_BETA = 0.01
     "ch02_swiss_roll_forward",
     chapter=CHAPTER,
     caption="The swiss roll dissolving into noise: the forward chain with the linear schedule "
-    "(T = 1000) simulated step by step from 2,000 points, shown at six steps t.",
+    f"(T = {T}) simulated step by step from {N_POINTS:,} points, shown at {len(ROLL_STEPS)} "
+    "steps t.",
 )
 def build_swiss_roll_forward(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.62))
@@ -62,7 +63,7 @@ def build_swiss_roll_forward(seed: int, style: str) -> Figure:
 @register(
     "ch02_schedules",
     chapter=CHAPTER,
-    caption="The linear (Ho et al.) and cosine (Nichol and Dhariwal) schedules at T = 1000. "
+    caption=f"The linear (Ho et al.) and cosine (Nichol and Dhariwal) schedules at T = {T}. "
     "Left: the signal fraction alpha-bar; right: the log signal-to-noise ratio. The linear "
     "schedule reaches almost pure noise long before t = T.",
 )
@@ -89,9 +90,12 @@ def build_schedules(seed: int, style: str) -> Figure:
     "ch02_prior_kl",
     chapter=CHAPTER,
     caption="How far the end of the forward process is from the prior N(0, I): the KL "
-    "divergence of eq. (fwd-kl-prior), averaged over swiss-roll data, against the number of "
-    "steps T. With a constant beta it falls exponentially in T; the linear schedule rescaled "
-    "with T keeps the sum of the betas, and with it the KL, fixed.",
+    f"divergence of eq. (fwd-kl-prior), averaged over {N_POINTS:,} swiss-roll points, against "
+    "the number of steps T. With a constant beta it falls exponentially in T. The linear "
+    "schedule rescaled with T keeps the sum of the betas fixed, yet its KL grows with T: the "
+    "end point is set by the sum of -log(1 - beta_t), which exceeds the sum of the betas most "
+    "when T is small and the steps are large. The cosine schedule's KL, left by the cap on its "
+    "last step, falls with T.",
 )
 def build_prior_kl(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 0.8, aspect=0.62))
@@ -120,8 +124,8 @@ def build_prior_kl(seed: int, style: str) -> Figure:
     "ch02_mixture_marginals",
     chapter=CHAPTER,
     caption="The marginal q(x_t) of the Gaussian mixture under the linear schedule: contours "
-    "of the closed form (a mixture again) over 2,000 points of the simulated chain, at four "
-    "steps t.",
+    f"of the closed form (a mixture again) over {N_POINTS:,} points of the simulated chain, at "
+    f"{len(MIXTURE_STEPS)} steps t.",
 )
 def build_mixture_marginals(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.3))

@@ -95,10 +95,26 @@ def test_linear_default_rescales_with_T_so_sum_of_beta_is_kept():
         assert linear_schedule(T).beta.sum().item() == pytest.approx(reference, rel=1e-12)
 
 
+def test_linear_default_keeps_the_sum_of_beta_but_not_the_end_point():
+    # log alpha_bar_T = sum_t log(1 - beta_t) = -sum beta - sum beta^2 / 2 - ...: with fewer,
+    # larger steps the neglected terms grow, so alpha_bar_T shrinks although sum beta is fixed.
+    ends = [linear_schedule(T).alpha_bar[-1].item() for T in (25, 100, 1000)]
+    assert ends[0] < ends[1] < ends[2]
+    assert ends[2] / ends[0] > 100
+    for T in (25, 100, 1000):
+        s = linear_schedule(T)
+        log_end = torch.log1p(-s.beta[1:]).sum().item()
+        assert math.log(s.alpha_bar[-1].item()) == pytest.approx(log_end, rel=1e-12)
+
+
 def test_linear_default_caps_beta_for_few_steps():
     s = linear_schedule(10)
     assert s.beta[-1].item() == pytest.approx(0.999)
     assert s.beta[1].item() == pytest.approx(0.01)
+    # The cap binds exactly when 0.02 * 1000 / T >= 0.999, i.e. T <= 20, and breaks the sum.
+    assert linear_schedule(20).beta[-1].item() == pytest.approx(0.999)
+    assert linear_schedule(21).beta[-1].item() == pytest.approx(20 / 21)
+    assert s.beta.sum().item() < linear_schedule(1000).beta.sum().item() / 1.9
 
 
 def test_cosine_alpha_bar_follows_the_formula_where_beta_is_not_capped():
