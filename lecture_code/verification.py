@@ -22,6 +22,7 @@ Book: preface, section "How to read the checks".
 from __future__ import annotations
 
 import math
+import textwrap
 
 import torch
 
@@ -77,9 +78,13 @@ def _worst(a: torch.Tensor, b: torch.Tensor) -> str:
 
 
 def _report(claim: str, detail: str) -> str:
-    """``claim: detail`` on one line when it fits the code column, else on two."""
+    """``claim: detail`` on one line when it fits the code column, else the claim on its own
+    line and the detail, indented, on as many lines as it needs."""
     line = f"{claim}: {detail}"
-    return line if len(line) + len("checked ") <= _LINE else f"{claim}:\n    {detail}"
+    if len(line) + len("checked ") <= _LINE:
+        return line
+    body = textwrap.fill(detail, _LINE, initial_indent="    ", subsequent_indent="    ")
+    return f"{claim}:\n{body}"
 
 
 def verify_close(

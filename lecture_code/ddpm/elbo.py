@@ -31,7 +31,8 @@ with the prior term :math:`\mathcal{L}_T = D_{\mathrm{KL}}(q(\mathbf{x}_T \mid \
 reconstruction term :math:`\mathcal{L}_0 = -\mathbb{E}\log p_\theta(\mathbf{x}_0 \mid
 \mathbf{x}_1)` (eq. (elbo-decomposition)). The decomposition holds trajectory by trajectory,
 before any expectation (eq. (elbo-per-sample)): :func:`trajectory_log_ratio` and
-:func:`bound_terms_per_sample` compute the two sides on the same samples.
+:func:`bound_terms_per_sample` compute the two sides on the same samples; one random step
+per data point is an unbiased estimate without the chain (:func:`bound_estimate_random_step`).
 
 With the noise parameterisation (eq. (elbo-mu-eps))
 
@@ -55,8 +56,9 @@ chapter 2; the solved form :math:`\hat{\mathbf{x}}_0(\boldsymbol{\epsilon})` of 
 
 Book: chapter 3, "The reverse process and the ELBO"
 (:doc:`/book/part1/03_reverse_process_elbo`), sections "The variational bound", "KL divergence
-between Gaussians" and "Predicting the noise", eqs. (elbo-bound), (elbo-decomposition),
-(elbo-per-sample), (elbo-kl-isotropic), (elbo-mu-eps), (elbo-weight), (elbo-simple).
+between Gaussians" and "Predicting the noise", algorithm (alg-elbo-monte-carlo), eqs.
+(elbo-bound), (elbo-decomposition), (elbo-per-sample), (elbo-mu-eps), (elbo-weight),
+(elbo-simple).
 """
 
 from __future__ import annotations
@@ -68,21 +70,22 @@ from dataclasses import dataclass
 import torch
 
 from lecture_code.ddpm.forward import log_normal
+from lecture_code.ddpm.gaussian_kl import gaussian_kl
 from lecture_code.ddpm.posterior import (
     check_posterior_steps,
     posterior_coefficients,
     posterior_mean,
 )
 from lecture_code.ddpm.schedules import NoiseSchedule
-from lecture_code.validation import check_choice, check_positive, check_tensor, per_sample
+from lecture_code.validation import check_choice, check_tensor, per_sample
 
 __all__ = [
     "BoundTerms",
     "MeanFn",
+    "bound_estimate_random_step",
     "bound_terms",
     "bound_terms_per_sample",
     "elbo_weight",
-    "gaussian_kl",
     "loss_simple",
     "mu_from_eps",
     "reverse_variance",
@@ -92,44 +95,6 @@ __all__ = [
 #: The type of a reverse mean ``mu_theta(x_t, t)``, with ``x_t`` of shape ``(B, D)`` and ``t``
 #: of shape ``(B,)``, returning shape ``(B, D)``.
 MeanFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-# --- Gaussians ---------------------------------------------------------------------------
-def gaussian_kl(
-    mean_q: torch.Tensor, var_q: torch.Tensor, mean_p: torch.Tensor, var_p: torch.Tensor
-) -> torch.Tensor:
-    r""":math:`D_{\mathrm{KL}}\big(\mathcal{N}(\boldsymbol{\mu}_q, v_q\mathbf{I}) \,\Vert\,
-    \mathcal{N}(\boldsymbol{\mu}_p, v_p\mathbf{I})\big)` (eq. (elbo-kl-isotropic)):
-
-    .. math::
-
-        \frac{1}{2}\Big[D\log\frac{v_p}{v_q} + D\frac{v_q}{v_p} - D
-        + \frac{\lVert\boldsymbol{\mu}_q - \boldsymbol{\mu}_p\rVert^2}{v_p}\Big].
-
-    Args:
-        mean_q: ``(B, D)``, mean of the first Gaussian.
-        var_q: ``(B,)`` positive, its variance.
-        mean_p: ``(B, D)``, mean of the second Gaussian.
-        var_p: ``(B,)`` positive, its variance.
-
-    Returns:
-        ``(B,)``, non-negative, zero exactly when the two Gaussians are equal.
-    """
-    dims: dict[str, int] = {}
-    check_tensor("mean_q", mean_q, ("B", "D"), dims=dims)
-    check_tensor("mean_p", mean_p, ("B", "D"), dims=dims)
-    _check_variance("var_q", var_q, dims)
-    _check_variance("var_p", var_p, dims)
-    D = mean_q.shape[1]
-    ratio = var_q / var_p
-    # log(v_p / v_q) = -log(ratio); ratio - 1 - log(ratio) >= 0 is the variance mismatch.
-    variance_part = 0.5 * D * (ratio - 1.0 - torch.log(ratio))
-    return variance_part + ((mean_q - mean_p) ** 2).sum(dim=1) / (2 * var_p)
-
-
-def _check_variance(name: str, var: torch.Tensor, dims: dict[str, int]) -> None:
-    check_tensor(name, var, ("B",), dims=dims)
-    check_positive(name, var)
 
 
 # --- the reverse model's variances ---------------------------------------------------------
@@ -254,23 +219,7 @@ def bound_terms_per_sample(
         x: ``(T+1, B, D)`` trajectories.
         gamma2: ``(T+1,)`` reverse-step variances.
     """
-    _check_trajectory(x, schedule)
-    _check_gamma2(gamma2, schedule)
-    T, B = schedule.T, x.shape[1]
-    ones = x.new_ones(B, dtype=torch.float64)
-    x_0, x_T = x[0], x[-1]
-    L_T = log_normal(x_T, schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones)
-    L_T = L_T - log_normal(x_T, torch.zeros_like(x_T), ones)
-    L_mid = x.new_zeros(B, max(T - 1, 0), dtype=torch.float64)
-    for t in range(2, T + 1):
-        steps = _steps(t, B)
-        mu_tilde = posterior_mean(schedule, x[t], x_0, steps)
-        beta_tilde = posterior_coefficients(schedule, steps)[2]
-        log_q = log_normal(x[t - 1], mu_tilde, beta_tilde)
-        log_p = log_normal(x[t - 1], mu_theta(x[t], steps), gamma2[t] * ones)
-        L_mid[:, t - 2] = log_q - log_p
-    L_0 = -log_normal(x_0, mu_theta(x[1], _steps(1, B)), gamma2[1] * ones)
-    return BoundTerms(L_T=L_T, L_mid=L_mid, L_0=L_0)
+    return _bound_terms(mu_theta, schedule, x, gamma2, closed_form=False)
 
 
 def bound_terms(
@@ -283,8 +232,8 @@ def bound_terms(
     :math:`\mathcal{L}_{t-1}` the KL divergence between the Gaussians
     :math:`q(\mathbf{x}_{t-1} \mid \mathbf{x}_t, \mathbf{x}_0)` and
     :math:`p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t)` is computed exactly at the sampled
-    :math:`\mathbf{x}_t` (:func:`gaussian_kl`), which removes the noise of
-    :math:`\mathbf{x}_{t-1}`; :math:`\mathcal{L}_0` uses the sampled :math:`\mathbf{x}_1`.
+    :math:`\mathbf{x}_t` (:func:`lecture_code.ddpm.gaussian_kl.gaussian_kl`), which removes the
+    noise of :math:`\mathbf{x}_{t-1}`; :math:`\mathcal{L}_0` uses the sampled :math:`\mathbf{x}_1`.
     Averaged over trajectories each term has the same mean as in :func:`bound_terms_per_sample`
     and a smaller variance (the noise of :math:`\mathbf{x}_{t-1}` is integrated out). Their sum
     need not be less noisy: the single-path terms share noise that partly cancels along a path.
@@ -296,20 +245,87 @@ def bound_terms(
             ``x[t]`` may also be independent draws of :math:`q(\mathbf{x}_t \mid \mathbf{x}_0)`).
         gamma2: ``(T+1,)`` reverse-step variances.
     """
+    return _bound_terms(mu_theta, schedule, x, gamma2, closed_form=True)
+
+
+def _bound_terms(
+    mu_theta: MeanFn,
+    schedule: NoiseSchedule,
+    x: torch.Tensor,
+    gamma2: torch.Tensor,
+    closed_form: bool,
+) -> BoundTerms:
+    """The two decompositions share everything but how L_T and each L_(t-1) are evaluated:
+    as a single-sample log-ratio, or as the closed-form KL divergence at the sampled x_t."""
     _check_trajectory(x, schedule)
     _check_gamma2(gamma2, schedule)
     T, B = schedule.T, x.shape[1]
     ones = x.new_ones(B, dtype=torch.float64)
-    x_0 = x[0]
-    L_T = gaussian_kl(schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones, 0 * x_0, ones)
+    x_0, x_T = x[0], x[-1]
+    if closed_form:
+        L_T = gaussian_kl(schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones, 0 * x_0, ones)
+    else:
+        L_T = log_normal(x_T, schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones)
+        L_T = L_T - log_normal(x_T, torch.zeros_like(x_T), ones)
     L_mid = x.new_zeros(B, max(T - 1, 0), dtype=torch.float64)
     for t in range(2, T + 1):
         steps = _steps(t, B)
         mu_tilde = posterior_mean(schedule, x[t], x_0, steps)
         beta_tilde = posterior_coefficients(schedule, steps)[2]
-        L_mid[:, t - 2] = gaussian_kl(mu_tilde, beta_tilde, mu_theta(x[t], steps), gamma2[t] * ones)
+        mu = mu_theta(x[t], steps)
+        if closed_form:
+            L_mid[:, t - 2] = gaussian_kl(mu_tilde, beta_tilde, mu, gamma2[t] * ones)
+        else:
+            log_q = log_normal(x[t - 1], mu_tilde, beta_tilde)
+            L_mid[:, t - 2] = log_q - log_normal(x[t - 1], mu, gamma2[t] * ones)
     L_0 = -log_normal(x_0, mu_theta(x[1], _steps(1, B)), gamma2[1] * ones)
     return BoundTerms(L_T=L_T, L_mid=L_mid, L_0=L_0)
+
+
+def bound_estimate_random_step(
+    mu_theta: MeanFn,
+    schedule: NoiseSchedule,
+    x_0: torch.Tensor,
+    gamma2: torch.Tensor,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    r"""An unbiased estimate of the bound :math:`\mathcal{L}(\mathbf{x}_0)` from one random
+    step per data point, without simulating the chain (the way training uses the bound).
+
+    Draw :math:`t \sim \mathcal{U}\{1, \dots, T\}` and :math:`\mathbf{x}_t \sim
+    q(\mathbf{x}_t \mid \mathbf{x}_0)` in one step (eq. (fwd-reparam)); return
+    :math:`\mathcal{L}_T + T\,\ell_t`, with :math:`\ell_t` the closed-form KL divergence of
+    :math:`\mathcal{L}_{t-1}` at that :math:`\mathbf{x}_t` for :math:`t \ge 2` and
+    :math:`-\log p_\theta(\mathbf{x}_0 \mid \mathbf{x}_1)` for :math:`t = 1`. Its mean is
+    the sum of eq. (elbo-decomposition).
+
+    Args:
+        mu_theta: the reverse mean, ``mu_theta(x_t, t)``.
+        schedule: the noise schedule.
+        x_0: ``(B, D)`` data points.
+        gamma2: ``(T+1,)`` reverse-step variances.
+        generator: the source of the steps and the noise.
+
+    Returns:
+        ``(B,)`` float64.
+    """
+    check_tensor("x_0", x_0, ("B", "D"))
+    _check_gamma2(gamma2, schedule)
+    x_0 = x_0.to(torch.float64)
+    T, ones = schedule.T, x_0.new_ones(x_0.shape[0])
+    L_T = gaussian_kl(schedule.scale[T] * x_0, schedule.sigma[T] ** 2 * ones, 0 * x_0, ones)
+    t = torch.randint(1, T + 1, (x_0.shape[0],), generator=generator)
+    eps = torch.randn(x_0.shape, generator=generator, dtype=torch.float64)
+    x_t = per_sample(schedule.scale[t], x_0) * x_0 + per_sample(schedule.sigma[t], eps) * eps
+    mu = mu_theta(x_t, t)
+    term = -log_normal(x_0, mu, gamma2[t] * ones)  # t = 1: the posterior is a point mass
+    late = t >= 2
+    if bool(late.any()):
+        s = t[late]
+        mu_tilde = posterior_mean(schedule, x_t[late], x_0[late], s)
+        beta_tilde = posterior_coefficients(schedule, s)[2]
+        term[late] = gaussian_kl(mu_tilde, beta_tilde, mu[late], gamma2[s])
+    return L_T + T * term
 
 
 # --- predicting the noise ------------------------------------------------------------------

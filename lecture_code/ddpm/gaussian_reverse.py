@@ -25,9 +25,19 @@ bound and the gap :math:`D_{\mathrm{KL}}(q(\mathbf{x}_{1:T} \mid \mathbf{x}_0) \
 p_\theta(\mathbf{x}_{1:T} \mid \mathbf{x}_0))` have closed forms. Each coordinate is an
 independent copy of the same one-dimensional problem with its own mean.
 
+Averages over the data are exact too. Every quantity here (the bound, :math:`\log
+p_\theta(\mathbf{x}_0)`, the gap) is a sum over coordinates of quadratics in one coordinate of
+:math:`\mathbf{x}_0`, and for such a function the average over the two points
+:math:`\mathbf{m} \pm \sqrt{v_0}\,\mathbf{1}` (:func:`gaussian_nodes`) equals its
+expectation under :math:`\mathcal{N}(\mathbf{m}, v_0\mathbf{I})`: per coordinate,
+:math:`\tfrac12[g(m + \sqrt{v_0}) + g(m - \sqrt{v_0})] = g(m) + \tfrac12 g'' v_0 =
+\mathbb{E}\,g` for a quadratic :math:`g`. So :func:`expected_bound_gradient` is the exact
+gradient of the data-averaged bound, and :func:`reverse_step_kl` gives the exact terms of the
+chain rule of the gap (section "Gaussian data", exercise "Why the gap falls like 1/T").
+
 Book: chapter 3, "The reverse process and the ELBO"
-(:doc:`/book/part1/03_reverse_process_elbo`), section "Gaussian data: the bound in closed form",
-eqs. (elbo-gauss-reverse), (elbo-gauss-gap).
+(:doc:`/book/part1/03_reverse_process_elbo`), sections "Gaussian data: the bound in closed form" and
+"Learning the variances", eqs. (elbo-gauss-reverse), (elbo-gap), (elbo-learned-kl).
 """
 
 from __future__ import annotations
@@ -37,7 +47,8 @@ from dataclasses import dataclass
 
 import torch
 
-from lecture_code.ddpm.elbo import BoundTerms, gaussian_kl
+from lecture_code.ddpm.elbo import BoundTerms
+from lecture_code.ddpm.gaussian_kl import gaussian_kl
 from lecture_code.ddpm.posterior import check_posterior_steps, posterior_coefficients
 from lecture_code.ddpm.schedules import NoiseSchedule, check_steps
 from lecture_code.validation import check_real, check_tensor, per_sample
@@ -45,10 +56,13 @@ from lecture_code.validation import check_real, check_tensor, per_sample
 __all__ = [
     "LinearReverse",
     "exact_bound",
+    "expected_bound_gradient",
+    "gaussian_nodes",
     "marginal_variance",
     "mean_gap",
     "optimal_reverse",
     "path_kl",
+    "reverse_step_kl",
 ]
 
 
@@ -183,7 +197,8 @@ def exact_bound(model: LinearReverse, schedule: NoiseSchedule, x_0: torch.Tensor
     slope_1, gamma2_1 = model.slope[1], model.gamma2[1]
     mean_res = (1 - slope_1 * schedule.scale[1]) * x_0 - model.offset[1]
     expected_sq = (mean_res**2).sum(1) + D * slope_1**2 * schedule.sigma[1] ** 2
-    L_0 = 0.5 * D * math.log(2 * math.pi * gamma2_1) + expected_sq / (2 * gamma2_1)
+    # torch.log, not math.log, so that the bound stays differentiable in gamma2_1.
+    L_0 = 0.5 * D * torch.log(2 * math.pi * gamma2_1) + expected_sq / (2 * gamma2_1)
     return BoundTerms(L_T=L_T, L_mid=L_mid, L_0=L_0)
 
 
@@ -239,7 +254,88 @@ def mean_gap(
 ) -> float:
     r"""The gap :math:`\mathcal{L}(\mathbf{x}_0) + \log p_\theta(\mathbf{x}_0)` of the optimal
     reverse model with reverse-step variances ``gamma2``, averaged over the rows of
-    ``x_0: (B, D)`` (eq. (elbo-gauss-gap))."""
+    ``x_0: (B, D)`` (eq. (elbo-gap))."""
     model = optimal_reverse(schedule, m, v_0, gamma2)
     gap = exact_bound(model, schedule, x_0).total + model.log_likelihood(x_0)
     return float(gap.mean())
+
+
+def gaussian_nodes(m: torch.Tensor, v_0: float) -> torch.Tensor:
+    r"""The two points :math:`\mathbf{m} \pm \sqrt{v_0}\,\mathbf{1}`, ``(2, D)`` float64.
+
+    For any :math:`f(\mathbf{x}) = \sum_d g_d(x_d)` with quadratic :math:`g_d`, the mean of
+    :math:`f` over these two points is exactly :math:`\mathbb{E}f(\mathbf{x}_0)` under
+    :math:`\mathcal{N}(\mathbf{m}, v_0\mathbf{I})` (the two-point Gauss-Hermite rule, applied
+    to all coordinates at once). The bound, the log-likelihood and the gap of a
+    :class:`LinearReverse` are such functions.
+
+    Args:
+        m: ``(D,)`` the data mean.
+        v_0: the data variance per coordinate, ``> 0``.
+    """
+    m = check_tensor("m", m, ("D",)).to(torch.float64)
+    v_0 = check_real("v_0", v_0, low=0.0, low_open=True)
+    signs = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    return m + math.sqrt(v_0) * signs
+
+
+def expected_bound_gradient(
+    model: LinearReverse, schedule: NoiseSchedule, m: torch.Tensor, v_0: float
+) -> LinearReverse:
+    r"""The gradient of the data-averaged bound :math:`\mathbb{E}_{q(\mathbf{x}_0)}
+    \mathcal{L}(\mathbf{x}_0)`, data :math:`\mathcal{N}(\mathbf{m}, v_0\mathbf{I})`, with
+    respect to every slope, offset and variance of ``model``, by automatic differentiation of
+    :func:`exact_bound` at :func:`gaussian_nodes`.
+
+    At the model of :func:`optimal_reverse` all slope and offset entries vanish (the best mean
+    is the conditional mean, prop. (prop-gauss-reverse)); with ``gamma2=None`` the variance
+    entries vanish too (the bound-optimal variance is the true reverse variance, section
+    "Learning the variances").
+
+    Returns:
+        A :class:`LinearReverse` whose fields hold the partial derivatives, ``slope: (T+1,)``,
+        ``offset: (T+1, D)``, ``gamma2: (T+1,)`` (entries 0 are zero).
+    """
+    params = [
+        model.slope.detach().clone().requires_grad_(True),
+        model.offset.detach().clone().requires_grad_(True),
+        model.gamma2.detach().clone().requires_grad_(True),
+    ]
+    with torch.enable_grad():
+        live = LinearReverse(slope=params[0], offset=params[1], gamma2=params[2])
+        mean_bound = exact_bound(live, schedule, gaussian_nodes(m, v_0)).total.mean()
+        grads = torch.autograd.grad(mean_bound, params)
+    return LinearReverse(slope=grads[0], offset=grads[1], gamma2=grads[2])
+
+
+def reverse_step_kl(
+    model: LinearReverse, schedule: NoiseSchedule, m: torch.Tensor, v_0: float
+) -> torch.Tensor:
+    r""":math:`\mathbb{E}_{q(\mathbf{x}_t)} D_{\mathrm{KL}}\big(q(\mathbf{x}_{t-1} \mid
+    \mathbf{x}_t) \,\Vert\, p_\theta(\mathbf{x}_{t-1} \mid \mathbf{x}_t)\big)` for
+    :math:`t = 1..T`: the KL divergence of the model's step from the *true* reverse step of data
+    :math:`\mathcal{N}(\mathbf{m}, v_0\mathbf{I})` (eq. (elbo-gauss-reverse)), averaged over
+    :math:`\mathbf{x}_t \sim \mathcal{N}(\sqrt{\bar\alpha_t}\,\mathbf{m},
+    v_t\mathbf{I})`.
+
+    The two means differ by :math:`(a_t - \text{slope}_t)\mathbf{x}_t + \mathbf{b}_t -
+    \text{offset}_t`, with :math:`a_t, \mathbf{b}_t` those of the true step; its expected
+    square is its squared mean plus :math:`D (a_t - \text{slope}_t)^2 v_t`. This uses the true
+    reverse step, not the forward posterior, so it is independent of :func:`exact_bound`.
+
+    Returns:
+        ``(T,)`` float64, entry ``t - 1`` for step ``t``.
+    """
+    if model.T != schedule.T:
+        raise ValueError(f"model has T = {model.T} steps but the schedule has T = {schedule.T}")
+    m = check_tensor("m", m, (model.offset.shape[1],)).to(torch.float64)
+    true = optimal_reverse(schedule, m, v_0)
+    v = marginal_variance(schedule, v_0)
+    D = model.offset.shape[1]
+    t = torch.arange(1, schedule.T + 1)
+    d_slope = true.slope[t] - model.slope[t]
+    mean_x_t = schedule.scale[t][:, None] * m  # E x_t, (T, D)
+    mean_diff = d_slope[:, None] * mean_x_t + true.offset[t] - model.offset[t]  # (T, D)
+    expected_sq = (mean_diff**2).sum(1) + D * d_slope**2 * v[t]
+    ratio = true.gamma2[t] / model.gamma2[t]
+    return 0.5 * D * (ratio - 1 - torch.log(ratio)) + expected_sq / (2 * model.gamma2[t])

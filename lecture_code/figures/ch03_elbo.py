@@ -33,14 +33,17 @@ GAUSS_M = (1.0, -0.5)
 GAUSS_V_0 = 0.25
 GAP_T_VALUES = (10, 30, 100, 300, 1000)
 N_GAP_POINTS = 500
+#: Number of steps of the weights panel.
+WEIGHTS_T = 1000
 
 
 @register(
     "ch03_reverse_step",
     chapter=CHAPTER,
     caption="The true reverse step q(x_{t-1} | x_t) of one-dimensional two-mode data, for one "
-    "observed x_t and three step variances beta, against its small-step Gaussian "
-    "approximation; bottom right: the KL divergence between the two falls like beta squared.",
+    "observed x_t and a large, a medium and a small step variance beta, against its "
+    "small-step Gaussian approximation; bottom right: the KL divergence between the two "
+    "falls like beta squared.",
 )
 def build_reverse_step(seed: int, style: str) -> Figure:
     del seed  # nothing random
@@ -78,7 +81,7 @@ def build_reverse_step(seed: int, style: str) -> Figure:
     chapter=CHAPTER,
     caption="Gaussian data, exactly. Left: the gap between the bound and -log p(x_0) of the "
     "optimal reverse model with gamma_t^2 = beta_t falls like 1/T. Right: the weights zeta_t "
-    "of the noise-prediction error in the bound (T = 1000) for the two usual choices of "
+    "of the noise-prediction error in the bound for the two usual choices of "
     "the reverse-step variance gamma_t^2; L_simple replaces them by 1.",
 )
 def build_bound(seed: int, style: str) -> Figure:
@@ -102,8 +105,8 @@ def build_bound(seed: int, style: str) -> Figure:
         label=r"$\gamma_t^2 = \beta_t$",
         reference_label=r"$\propto 1/T$",
     )
-    schedule = schedules.linear_schedule(1000)
-    t = torch.arange(1, 1001)
+    schedule = schedules.linear_schedule(WEIGHTS_T)
+    t = torch.arange(1, WEIGHTS_T + 1)
     weights = {
         rf"$\gamma_t^2 = {name}$": elbo.elbo_weight(
             schedule, t, elbo.reverse_variance(schedule, kind)

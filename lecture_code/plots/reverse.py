@@ -70,7 +70,10 @@ def plot_reverse_step(
     if title is not None:
         ax.set_title(title)
     if legend:
-        ax.legend(loc="upper left")
+        # Small type in the empty upper left, with head room above the peak so that the
+        # legend stays clear of both curves.
+        ax.set_ylim(top=1.3 * ax.get_ylim()[1])
+        ax.legend(loc="upper left", fontsize="small", handlelength=1.5, borderaxespad=0.2)
     return ax
 
 
@@ -147,34 +150,45 @@ def plot_drift(
     drift: ArrayLike,
     *,
     limit: float,
+    log10_range: tuple[float, float],
     title: str | None = None,
+    scale: float = 10.0,
 ) -> Axes:
     r"""The drift :math:`\boldsymbol{\mu}_\theta(\mathbf{x}_t, t) - \mathbf{x}_t` as arrows of
-    equal length along its direction, coloured by its size on a log scale within the panel
-    (the size varies by orders of magnitude across the plane and across steps, so arrows drawn
-    to scale would show only the largest ones).
+    equal length along its direction, coloured by :math:`\log_{10}` of its size on a scale
+    shared by the panels of a row (the size varies by orders of magnitude across the plane and
+    across steps, so arrows drawn to scale would show only the largest ones). The arrows are
+    the last collection of ``ax`` (``ax.collections[-1]``), for a colour bar.
 
     Args:
         ax: where to draw.
         points: ``(m, 2)`` arrow tails, on a square grid.
         drift: ``(m, 2)`` drift vectors at the tails.
         limit: the axes show ``[-limit, limit]^2``.
+        log10_range: ``(low, high)``, the sizes (in :math:`\log_{10}`) at the two ends of the
+            colour map.
         title: axes title.
+        scale: arrows per axes width (matplotlib's ``quiver`` scale): smaller is longer.
     """
     p, d = as_array(points), as_array(drift)
     size = np.linalg.norm(d, axis=1)
     direction = d / np.maximum(size, 1e-30)[:, None]
+    low, high = log10_range
     ax.quiver(
         p[:, 0],
         p[:, 1],
         direction[:, 0],
         direction[:, 1],
-        np.log(np.maximum(size, 1e-30)),
-        cmap="viridis",
+        np.log10(np.maximum(size, 1e-30)),
+        cmap="plasma",
+        clim=(low, high),
         angles="xy",
         pivot="mid",
-        scale=24,
-        width=0.006,
+        scale=scale,
+        width=0.012,
+        headwidth=3.5,
+        headlength=4.0,
+        headaxislength=3.5,
     )
     ax.set_aspect("equal")
     ax.set_xlim(-limit, limit)

@@ -7,11 +7,11 @@ import math
 
 import pytest
 import torch
-from torch.distributions import MultivariateNormal, kl_divergence
 
 from lecture_code.ddpm import elbo, gaussian_reverse, posterior
 from lecture_code.ddpm.conversions import x_0_from_eps
 from lecture_code.ddpm.forward import forward_chain, log_normal, q_sample
+from lecture_code.ddpm.gaussian_kl import gaussian_kl
 from lecture_code.ddpm.schedules import linear_schedule
 from lecture_code.seeding import make_generator
 
@@ -29,37 +29,6 @@ def _wiggly_mean(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 # --- Gaussians ------------------------------------------------------------------------------
-def test_kl_of_equal_gaussians_is_zero_and_otherwise_positive():
-    mean, var = _randn(4, D), torch.full((4,), 0.3, dtype=torch.float64)
-    assert torch.equal(elbo.gaussian_kl(mean, var, mean, var), torch.zeros(4, dtype=torch.float64))
-    kl = elbo.gaussian_kl(mean, var, _randn(4, D, seed=5), var * 2)
-    assert bool((kl > 0).all())
-
-
-def test_kl_matches_the_general_formula_for_full_covariances():
-    mean_q, mean_p = _randn(3, D, seed=1), _randn(3, D, seed=2)
-    var_q = torch.tensor([0.2, 1.0, 3.0], dtype=torch.float64)
-    var_p = torch.tensor([0.5, 1.0, 0.7], dtype=torch.float64)
-    eye = torch.eye(D, dtype=torch.float64)
-    expected = kl_divergence(
-        MultivariateNormal(mean_q, var_q[:, None, None] * eye),
-        MultivariateNormal(mean_p, var_p[:, None, None] * eye),
-    )
-    assert torch.allclose(elbo.gaussian_kl(mean_q, var_q, mean_p, var_p), expected, atol=1e-12)
-
-
-def test_kl_matches_monte_carlo():
-    n = 200_000
-    mean_q, mean_p = torch.tensor([[0.3, -0.2]]), torch.tensor([[-0.5, 0.4]])
-    var_q, var_p = torch.tensor([0.4]), torch.tensor([1.3])
-    mean_q, mean_p, var_q, var_p = (v.double() for v in (mean_q, mean_p, var_q, var_p))
-    x = mean_q + var_q.sqrt() * _randn(n, D, seed=3)
-    ones = torch.ones(n, dtype=torch.float64)
-    log_ratio = log_normal(x, mean_q.expand(n, D), var_q * ones) - log_normal(
-        x, mean_p.expand(n, D), var_p * ones
-    )
-    exact = elbo.gaussian_kl(mean_q, var_q, mean_p, var_p)[0]
-    assert abs(log_ratio.mean() - exact) < 5 * log_ratio.std() / math.sqrt(n)
 
 
 # --- the decomposition ----------------------------------------------------------------------
@@ -124,8 +93,8 @@ def test_denoising_kl_is_a_weighted_squared_error_of_the_noise():
     mu_tilde = posterior.posterior_mean(SCHEDULE, x_t, x_0, t)
     beta_tilde = posterior.posterior_variance(SCHEDULE, t)
     mu_theta = elbo.mu_from_eps(SCHEDULE, x_t, t, eps_theta)
-    kl = elbo.gaussian_kl(mu_tilde, beta_tilde, mu_theta, gamma2[t])
-    constant = elbo.gaussian_kl(mu_tilde, beta_tilde, mu_tilde, gamma2[t])
+    kl = gaussian_kl(mu_tilde, beta_tilde, mu_theta, gamma2[t])
+    constant = gaussian_kl(mu_tilde, beta_tilde, mu_tilde, gamma2[t])
     weight = elbo.elbo_weight(SCHEDULE, t, gamma2)
     assert torch.allclose(kl - constant, weight * ((eps - eps_theta) ** 2).sum(1), atol=1e-10)
 
@@ -155,11 +124,11 @@ def test_loss_simple_is_the_mean_squared_norm_and_differentiable():
 _ZEROS = torch.zeros(2, D)
 _BAD_INPUTS = [
     (
-        lambda: elbo.gaussian_kl(_ZEROS, torch.ones(2), _ZEROS, torch.tensor([1.0, 0.0])),
+        lambda: gaussian_kl(_ZEROS, torch.ones(2), _ZEROS, torch.tensor([1.0, 0.0])),
         r"var_p must be positive, got var_p\[1\] = 0.0",
     ),
     (
-        lambda: elbo.gaussian_kl(_ZEROS, torch.ones(3), _ZEROS, torch.ones(2)),
+        lambda: gaussian_kl(_ZEROS, torch.ones(3), _ZEROS, torch.ones(2)),
         r"var_q must have shape \(B\) with B = 2",
     ),
     (
@@ -272,3 +241,55 @@ def test_true_reverse_variances_make_every_step_exact():
     x_0 = M + math.sqrt(V_0) * _randn(20, D, seed=20)
     gap = gaussian_reverse.exact_bound(model, s, x_0).total + model.log_likelihood(x_0)
     assert bool((gap >= -1e-10).all()) and bool((gap < 1e-3).all())
+
+
+def test_random_step_estimate_is_unbiased_for_the_bound():
+    # One random t per sample, x_t drawn directly from q(x_t | x_0): its mean is the bound.
+    s = linear_schedule(15)
+    model = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s))
+    x_0 = torch.tensor([[0.2, 0.1]], dtype=torch.float64)
+    n = 200_000
+    estimate = elbo.bound_estimate_random_step(
+        model.mu_theta, s, x_0.expand(n, D), model.gamma2, make_generator(24)
+    )
+    exact = gaussian_reverse.exact_bound(model, s, x_0).total[0]
+    assert abs(estimate.mean() - exact) < 5 * estimate.std() / math.sqrt(n)
+
+
+def test_two_nodes_average_a_separable_quadratic_exactly():
+    nodes = gaussian_reverse.gaussian_nodes(M, V_0)
+    assert nodes.shape == (2, D)
+    # E[x_d^2] = m_d^2 + v_0 and E[x_1 x_2] would not be exact, but sums over coordinates are.
+    assert torch.allclose((nodes**2).sum(1).mean(), (M**2).sum() + D * V_0)
+
+
+def test_gradient_of_the_mean_bound_vanishes_at_the_exact_reverse_model():
+    s = linear_schedule(20)
+    grad = gaussian_reverse.expected_bound_gradient(
+        gaussian_reverse.optimal_reverse(s, M, V_0), s, M, V_0
+    )
+    for field in (grad.slope, grad.offset, grad.gamma2):
+        assert field.abs().max() < 1e-9
+    # with gamma_t^2 = beta_t the means are still optimal, the variances not
+    fixed = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s))
+    grad = gaussian_reverse.expected_bound_gradient(fixed, s, M, V_0)
+    assert grad.slope.abs().max() < 1e-9 and grad.gamma2.abs().max() > 1e-3
+
+
+def test_chain_rule_of_the_gap_holds_exactly():
+    # ex-gap-rate (a): E gap = KL(q(x_T) || p(x_T)) + sum_t E KL(step) - KL(q(x_0) || p(x_0)).
+    s = linear_schedule(25)
+    model = gaussian_reverse.optimal_reverse(s, M, V_0, elbo.reverse_variance(s))
+    nodes = gaussian_reverse.gaussian_nodes(M, V_0)
+    gap = (gaussian_reverse.exact_bound(model, s, nodes).total + model.log_likelihood(nodes)).mean()
+    v = gaussian_reverse.marginal_variance(s, V_0)
+    one = torch.ones(1, dtype=torch.float64)
+    prior = gaussian_kl((s.scale[s.T] * M)[None], v[s.T] * one, 0 * M[None], one)[0]
+    mean_p, var_p = model.marginals()
+    kl_0 = gaussian_kl(M[None], V_0 * one, mean_p[0][None], var_p[0] * one)[0]
+    steps = gaussian_reverse.reverse_step_kl(model, s, M, V_0)
+    assert steps.shape == (s.T,)
+    assert gap.item() == pytest.approx((prior + steps.sum() - kl_0).item(), abs=1e-12)
+    # the exact reverse model has zero step KLs
+    exact = gaussian_reverse.optimal_reverse(s, M, V_0)
+    assert gaussian_reverse.reverse_step_kl(exact, s, M, V_0).abs().max() < 1e-14
