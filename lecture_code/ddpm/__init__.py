@@ -11,7 +11,7 @@ Chapter -> modules:
   :mod:`~lecture_code.ddpm.elbo`, :mod:`~lecture_code.ddpm.gaussian_reverse`;
 - chapter 4, training and sampling: :mod:`~lecture_code.ddpm.denoiser`,
   :mod:`~lecture_code.ddpm.algorithms`, :mod:`~lecture_code.ddpm.sample_quality`,
-  :mod:`~lecture_code.ddpm.experiments`;
+  :mod:`~lecture_code.ddpm.experiments`, :mod:`~lecture_code.ddpm.network_bound`;
 - chapters 3-5, the conversions between the noise, the clean data (the denoiser D) and the
   score, used by Parts I and II alike: :mod:`~lecture_code.ddpm.conversions`.
 

@@ -56,9 +56,12 @@ from lecture_code.ddpm.mixture import GaussianMixture
 from lecture_code.validation import check_int, check_real, check_tensor
 
 __all__ = [
+    "MAX_FREQUENCY",
+    "MIN_FREQUENCY",
     "Denoiser",
     "EpsModel",
     "MixtureOracle",
+    "NoiseLevelClamp",
     "embedding_frequencies",
     "linear_layer",
     "sinusoidal_embedding",
@@ -68,11 +71,19 @@ __all__ = [
 #: and ``log_snr`` of shape ``(B,)``, returning shape ``(B, D)``.
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
+#: The lowest angular frequency of the embedding, :math:`\varpi_1`: over the range of
+#: :math:`\lambda` of the book's schedules (about 20) its phase turns by less than
+#: :math:`2\pi`, so the slowest wave does not repeat.
+MIN_FREQUENCY = 0.05
+#: The highest, :math:`\varpi_{n_\varpi}`: a change of :math:`\lambda` by
+#: :math:`1/\varpi_{n_\varpi}` turns its phase by one radian.
+MAX_FREQUENCY = 5.0
+
 
 def embedding_frequencies(
     n_frequencies: int,
-    min_freq: float = 0.05,
-    max_freq: float = 5.0,
+    min_freq: float = MIN_FREQUENCY,
+    max_freq: float = MAX_FREQUENCY,
     dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     r"""The :math:`n_\varpi` angular frequencies :math:`\varpi_j` of the embedding, geometrically
@@ -151,7 +162,11 @@ class Denoiser(nn.Module):
     r"""The MLP :math:`\boldsymbol{\epsilon}_\theta(\mathbf{x}_t, \lambda_t)`, float32.
 
     Noise levels outside ``log_snr_range`` (a buffer, ``(2,)``, set from the training
-    schedule by :func:`lecture_code.ddpm.algorithms.train`) are clamped into it.
+    schedule by :func:`lecture_code.ddpm.algorithms.train`) are clamped into it, silently: a
+    schedule that goes beyond the trained range (the linear schedules with :math:`T = 10` and
+    100 end below it) is evaluated at the nearest trained level (chapter 4, "Why many small
+    steps", measures what that costs; :class:`NoiseLevelClamp` gives any predictor the same
+    clamp).
 
     Args:
         D: data dimension.
@@ -248,3 +263,28 @@ class MixtureOracle:
             score = self.data.noised(scale, sigma).score(x_t[rows])
             eps[rows] = eps_from_score(score, sigma)
         return eps
+
+
+@dataclass(frozen=True)
+class NoiseLevelClamp:
+    r"""A noise predictor whose noise levels are clamped into ``[low, high]`` first, as
+    :class:`Denoiser` does with its trained range: ``NoiseLevelClamp(oracle, *range)`` is the
+    exact predictor with the network's clamp.
+
+    Attributes:
+        eps_model: the predictor, ``(B, D), (B,) -> (B, D)``.
+        low: the lowest noise level passed on.
+        high: the highest, ``>= low``.
+    """
+
+    eps_model: EpsModel
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        check_real("high", self.high, low=self.low)
+
+    def __call__(self, x_t: torch.Tensor, log_snr: torch.Tensor) -> torch.Tensor:
+        """``x_t: (B, D)``, ``log_snr: (B,)`` -> ``(B, D)``, the predictor at the clamped
+        levels."""
+        return self.eps_model(x_t, log_snr.clamp(self.low, self.high))

@@ -11,7 +11,9 @@ depends on, so the chapter and the figure command share one training run:
   (:func:`lecture_code.ddpm.algorithms.ancestral_sample`) with the linear schedule at each
   :math:`T` of the study, for the network and, for the mixture, for the exact noise predictor
   :class:`lecture_code.ddpm.denoiser.MixtureOracle`, and keeps snapshots of the reverse
-  trajectories;
+  trajectories; for the mixture at the smallest :math:`T` it also isolates the step size
+  (:func:`strided_schedule`) and the network's clamp of the noise level
+  (:class:`lecture_code.ddpm.denoiser.NoiseLevelClamp`);
 - :func:`score_study` compares each set of samples with fresh data (energy distance and sliced
   Wasserstein distance, :mod:`lecture_code.ddpm.sample_quality`), next to the data-against-data
   baseline and a moment-matched Gaussian.
@@ -35,7 +37,7 @@ from lecture_code.ddpm import (
     schedules,
     toy_data,
 )
-from lecture_code.ddpm.denoiser import Denoiser, MixtureOracle
+from lecture_code.ddpm.denoiser import Denoiser, MixtureOracle, NoiseLevelClamp
 from lecture_code.ddpm.schedules import NoiseSchedule
 from lecture_code.runtime import torch_threads
 from lecture_code.seeding import generator_for
@@ -47,11 +49,14 @@ __all__ = [
     "StudyConfig",
     "ToyConfig",
     "drift_field",
+    "low_density_fraction",
     "new_denoiser",
     "noise_prediction_losses",
+    "off_curve_fraction",
     "sample_data",
     "sample_study",
     "score_study",
+    "strided_schedule",
     "trained_denoiser",
 ]
 
@@ -148,6 +153,45 @@ def sample_data(data: str, n: int, generator: torch.Generator) -> torch.Tensor:
     return toy_data.toy_mixture().sample(n, generator)
 
 
+def strided_schedule(schedule: NoiseSchedule, T: int) -> NoiseSchedule:
+    r"""The schedule with ``T`` steps that visits every ``schedule.T / T``-th noise level of
+    ``schedule``: :math:`\bar\alpha'_k = \bar\alpha_{k\,\text{schedule.T}/T}`, so
+    :math:`\beta'_k = 1 - \bar\alpha'_k/\bar\alpha'_{k-1}`.
+
+    It keeps the end point, :math:`\sum_k -\log(1 - \beta'_k) = -\log\bar\alpha_T`, and
+    every noise level inside the range of ``schedule`` (no clamp, no cap on :math:`\beta`):
+    only the size of the steps changes.
+
+    Args:
+        schedule: the fine schedule.
+        T: the number of steps, a divisor of ``schedule.T``.
+    """
+    T = check_int("T", T, low=1, high=schedule.T)
+    if schedule.T % T:
+        raise ValueError(f"T must divide schedule.T = {schedule.T}, got T = {T}")
+    alpha_bar = schedule.alpha_bar[:: schedule.T // T]
+    return schedules.schedule_from_beta(1.0 - alpha_bar[1:] / alpha_bar[:-1])
+
+
+def low_density_fraction(x: torch.Tensor, level: float) -> tuple[float, float]:
+    r"""The fraction of the points ``x`` (``(n, 2)``) where the toy mixture's log-density is
+    below ``level`` (the gaps between its modes), with its standard error (binomial)."""
+    below = (toy_data.toy_mixture().log_prob(x) < level).double()
+    p = float(below.mean())
+    return p, (p * (1 - p) / below.numel()) ** 0.5
+
+
+def off_curve_fraction(x: torch.Tensor, distance: float) -> tuple[float, float]:
+    r"""The fraction of the points ``x`` (``(n, 2)``) farther than ``distance`` from the
+    noise-free spiral of the swiss roll (:func:`lecture_code.ddpm.toy_data.swiss_roll_encode`),
+    with its standard error (binomial)."""
+    check_real("distance", distance, low=0.0, low_open=True)
+    nearest = toy_data.swiss_roll_curve(toy_data.swiss_roll_encode(x))
+    off = ((x.double() - nearest).norm(dim=1) > distance).double()
+    p = float(off.mean())
+    return p, (p * (1 - p) / off.numel()) ** 0.5
+
+
 def new_denoiser(config: ToyConfig) -> Denoiser:
     """The untrained network of ``config``, initialised from its own seeded stream."""
     return Denoiser(
@@ -199,7 +243,9 @@ def sample_study(
         ``"data"`` and ``"data_baseline"`` (two independent fresh data sets), ``"reference"``
         (``(50000, 2)``, a third, large one), ``"gaussian"``
         (the Gaussian with the data's mean and covariance), ``"model_T{T}"`` and, for the
-        mixture, ``"oracle_T{T}"`` for each ``T``; ``"snapshots"``, ``(S, n_snapshot, 2)``,
+        mixture, ``"oracle_T{T}"`` for each ``T`` and, at the smallest ``T``,
+        ``"oracle_T{T}_clamped"``, ``"model_T{T}_strided"`` and ``"oracle_T{T}_strided"``
+        (see :func:`strided_schedule`); ``"snapshots"``, ``(S, n_snapshot, 2)``,
         the network's reverse trajectories at ``study.snapshot_steps`` of the training
         schedule; and the distances of :func:`score_study`, under their own keys.
     """
@@ -235,12 +281,35 @@ def sample_study(
                 stream = generator_for(study.seed, "study", config.data, "oracle", T)
                 x_T = torch.randn(size, 2, generator=stream, dtype=torch.float64)
                 out[f"oracle_T{T}"] = algorithms.ancestral_sample(oracle, schedule, x_T, stream)
+        if config.data == "mixture":
+            out.update(_isolate_small_T(model, config, study, size))
         out.update(score_study(out, study))
         return out
 
     return cache.cached(
         f"ddpm_study_{config.data}", (config, study), build, layer="ddpm", verbose=verbose
     )
+
+
+def _isolate_small_T(
+    model: Denoiser, config: ToyConfig, study: StudyConfig, size: int
+) -> dict[str, torch.Tensor]:
+    """At the smallest T: the exact predictor with the network's clamp, and both predictors
+    with the strided schedule (same end point, no clamp, no cap)."""
+    T = min(study.T_values)
+    oracle = MixtureOracle(toy_data.toy_mixture())
+    low, high = model.log_snr_range.tolist()
+    runs = {
+        f"oracle_T{T}_clamped": (NoiseLevelClamp(oracle, low, high), config.make_schedule(T)),
+        f"model_T{T}_strided": (model, strided_schedule(config.make_schedule(), T)),
+        f"oracle_T{T}_strided": (oracle, strided_schedule(config.make_schedule(), T)),
+    }
+    out = {}
+    for key, (eps_model, schedule) in runs.items():
+        stream = generator_for(study.seed, "study", config.data, key)
+        x_T = torch.randn(size, 2, generator=stream, dtype=torch.float64)
+        out[key] = algorithms.ancestral_sample(eps_model, schedule, x_T, stream)
+    return out
 
 
 def score_study(

@@ -20,6 +20,11 @@ what :func:`data_baseline` measures with two independent samples of the data, an
 :func:`energy_floor` computes from one large sample. ``unbiased=True`` drops the diagonal (a
 U-statistic) and removes the floor.
 
+**How often a perfect model fails a threshold.** A sampler is accepted when the mean of ``k``
+distances stays below a threshold; :func:`mean_exceedance_probability` is the bootstrap
+estimate of the false-alarm rate, the probability that the mean of ``k`` draws from the
+data-against-data values exceeds it.
+
 **Sliced Wasserstein distance** (Bonneel et al. 2015, eq. (train-sliced)). Project both
 samples on random unit directions :math:`\mathbf{d}`; in one dimension the optimal
 transport between two samples of equal size pairs the sorted values, so
@@ -53,6 +58,7 @@ __all__ = [
     "data_baseline",
     "energy_distance",
     "energy_floor",
+    "mean_exceedance_probability",
     "mean_pair_distance",
     "sliced_wasserstein",
 ]
@@ -173,3 +179,26 @@ def data_baseline(
     repeats = check_int("repeats", repeats, low=1)
     values = [metric(draw(n, generator), draw(n, generator)) for _ in range(repeats)]
     return torch.tensor(values, dtype=torch.float64)
+
+
+def mean_exceedance_probability(values: torch.Tensor, k: int, threshold: float) -> float:
+    r"""The bootstrap probability that the mean of ``k`` draws (with replacement) from
+    ``values`` exceeds ``threshold``, computed exactly over all :math:`N^k` ordered draws.
+
+    Args:
+        values: ``(N,)`` observed values (data-against-data distances, for a false-alarm rate).
+        k: the number of values averaged, ``>= 1``, with :math:`N^k \le 10^7`.
+        threshold: the acceptance threshold.
+
+    Returns:
+        The fraction of the :math:`N^k` means above ``threshold``.
+    """
+    values = check_tensor("values", values, ("N",)).to(torch.float64)
+    k = check_int("k", k, low=1)
+    N = values.shape[0]
+    if N**k > 10**7:
+        raise ValueError(f"N**k must be at most 1e7 for exact enumeration, got {N}**{k}")
+    means = torch.zeros((), dtype=torch.float64)
+    for _ in range(k):  # outer sum: means[i1, ..., ik] = sum_j values[i_j] / k
+        means = means[..., None] + values / k
+    return float((means > threshold).double().mean())

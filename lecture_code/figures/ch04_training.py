@@ -29,7 +29,7 @@ LIMIT = 3.0
 N_SHOWN = 1500
 #: Arrows per axis of the drift panels, and the smallest step whose drift is shown (at t = 1
 #: the drift is tiny and only points next to the data have been seen in training).
-N_GRID = 17
+N_GRID = 9
 DRIFT_T_MIN = 10
 #: Fresh draws that estimate the loss of the exact predictor.
 N_LOSS = 20_000
@@ -48,9 +48,9 @@ def _configs(seed: int) -> tuple[ToyConfig, ToyConfig, StudyConfig]:
     chapter=CHAPTER,
     caption="The swiss roll, after Sohl-Dickstein et al. (2015), figure 1. Top: the forward "
     "chain from the data. Middle: the learned reverse chain from noise, run with "
-    "T = 1000 steps. Bottom: the direction of the learned drift mu_theta(x_t, t) - x_t, "
-    "coloured by its size on a log scale within each panel (dark: small, light: large); the "
-    "t = 0 column shows the drift of step t = 10. The reverse states are repeated in grey.",
+    "T = 1000 steps. Bottom: the direction of the learned drift mu_theta(x_t, t) - x_t on a "
+    "grid, coloured by log10 of its size on one scale for the row (colour bar), over the "
+    "reverse states of the same step; the t = 0 column shows the drift of step t = 10.",
 )
 def build_trajectories(seed: int, style: str) -> Figure:
     roll, _, study = _configs(seed)
@@ -60,21 +60,27 @@ def build_trajectories(seed: int, style: str) -> Figure:
     steps = list(study.snapshot_steps)
     x_0 = experiments.sample_data("swiss_roll", N_SHOWN, generator_for(seed, "ch04", "fwd"))
     forward_path = forward.forward_chain_at(schedule, x_0, steps, generator_for(seed, "ch04"))
-    fig = Figure(figsize=figsize(style, 1.0, aspect=0.62))
+    fig = Figure(figsize=figsize(style, 1.0, aspect=0.66))
     axes = fig.subplots(3, len(steps), sharex=True, sharey=True)
+    fields = [
+        experiments.drift_field(
+            model, schedule, max(t, DRIFT_T_MIN), lim=LIMIT - 0.4, n_grid=N_GRID
+        )
+        for t in steps
+    ]
+    sizes = torch.cat([drift.norm(dim=1) for _, drift in fields]).clamp(min=1e-12).log10()
+    log10_range = (float(sizes.min()), float(sizes.max()))
     for j, t in enumerate(steps):
         title = rf"$t = {t}$"
         points_plots.plot_points(axes[0, j], forward_path[j], size=1, limit=LIMIT, title=title)
         reverse = samples["snapshots"][j, :N_SHOWN]
         points_plots.plot_points(axes[1, j], reverse, color=COLORS["model"], size=1, limit=LIMIT)
-        # The reverse states of the same step, faint, show where the drift matters.
+        # The reverse states of the same step, under the arrows, show where the drift matters.
         points_plots.plot_points(
-            axes[2, j], reverse, color=COLORS["climatology"], size=1, alpha=0.25, limit=LIMIT
+            axes[2, j], reverse, color=COLORS["model"], size=1.5, alpha=0.35, limit=LIMIT
         )
-        points, drift = experiments.drift_field(
-            model, schedule, max(t, DRIFT_T_MIN), lim=LIMIT - 0.3, n_grid=N_GRID
-        )
-        plots.plot_drift(axes[2, j], points, drift, limit=LIMIT)
+        points, drift = fields[j]
+        plots.plot_drift(axes[2, j], points, drift, limit=LIMIT, log10_range=log10_range)
     for ax in axes.flat:
         ax.set_xlabel("")
         ax.set_ylabel("")
@@ -82,6 +88,8 @@ def build_trajectories(seed: int, style: str) -> Figure:
         ax.set_yticks([])
     for ax, label in zip(axes[:, 0], ("forward $q$", r"reverse $p_\theta$", "drift"), strict=True):
         ax.set_ylabel(label)
+    bar = fig.colorbar(axes[2, -1].collections[-1], ax=axes[2, :], shrink=0.9, pad=0.01)
+    bar.set_label(r"$\log_{10}$ |drift|", fontsize="small")
     return fig
 
 
@@ -114,7 +122,7 @@ def build_loss(seed: int, style: str) -> Figure:
     "ch04_samples",
     chapter=CHAPTER,
     caption="Fresh data (top) against samples of the trained networks (bottom), drawn with "
-    "ancestral sampling and T = 1000 steps; 1,500 points each.",
+    f"ancestral sampling and T = 1000 steps; {N_SHOWN:,} points each.",
 )
 def build_samples(seed: int, style: str) -> Figure:
     roll, mixture, study = _configs(seed)

@@ -152,3 +152,19 @@ def test_oracle_has_a_smaller_mean_squared_error_than_perturbed_predictors():
     loss = ((eps - best) ** 2).sum(1).mean()
     for perturbed in (0.9 * best, best + 0.1, best + 0.05 * torch.tanh(x_t)):
         assert ((eps - perturbed) ** 2).sum(1).mean() > loss
+
+
+def test_noise_level_clamp_matches_the_network_clamp():
+    """The wrapper clamps like Denoiser.forward: outside levels give the edge's prediction."""
+    from lecture_code.ddpm.denoiser import MixtureOracle, NoiseLevelClamp
+    from lecture_code.ddpm.toy_data import toy_mixture
+
+    oracle = MixtureOracle(toy_mixture())
+    clamped = NoiseLevelClamp(oracle, -3.0, 2.0)
+    x = torch.randn(4, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    low = torch.full((4,), -3.0, dtype=torch.float64)
+    torch.testing.assert_close(clamped(x, low - 5), oracle(x, low))
+    inside = torch.full((4,), 0.5, dtype=torch.float64)
+    torch.testing.assert_close(clamped(x, inside), oracle(x, inside))
+    with pytest.raises(ValueError, match="high"):
+        NoiseLevelClamp(oracle, 1.0, 0.0)

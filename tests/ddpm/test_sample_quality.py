@@ -90,3 +90,15 @@ def test_bad_inputs_are_named():
         sample_quality.energy_distance(torch.full((3, 2), math.nan), x)
     with pytest.raises(ValueError, match="at least 2 draws"):
         sample_quality.energy_distance(x[:1], x, unbiased=True)
+
+
+def test_mean_exceedance_probability_by_enumeration():
+    """Exact bootstrap: for values (0, 1) and k = 2 the means are 0, 0.5, 0.5, 1."""
+    from lecture_code.ddpm.sample_quality import mean_exceedance_probability
+
+    values = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    assert mean_exceedance_probability(values, 2, 0.25) == 0.75
+    assert mean_exceedance_probability(values, 2, 0.75) == 0.25
+    assert mean_exceedance_probability(values, 1, 2.0) == 0.0
+    with pytest.raises(ValueError, match="N\\*\\*k"):
+        mean_exceedance_probability(torch.ones(1000), 3, 0.5)
