@@ -16,11 +16,12 @@ docstring names the chapter, section and equations it implements. This is the ma
     chapter 2, the forward process: :mod:`~lecture_code.ddpm.schedules`,
     :mod:`~lecture_code.ddpm.forward`;
     chapter 3, the reverse process and the bound: :mod:`~lecture_code.ddpm.posterior`,
-    :mod:`~lecture_code.ddpm.elbo`, :mod:`~lecture_code.ddpm.gaussian_reverse`,
+    :mod:`~lecture_code.ddpm.gaussian_kl`, :mod:`~lecture_code.ddpm.elbo`,
+    :mod:`~lecture_code.ddpm.gaussian_reverse`,
     :mod:`~lecture_code.ddpm.conversions`;
     chapter 4, training and sampling: :mod:`~lecture_code.ddpm.denoiser`,
     :mod:`~lecture_code.ddpm.algorithms`, :mod:`~lecture_code.ddpm.sample_quality`,
-    :mod:`~lecture_code.ddpm.experiments`.
+    :mod:`~lecture_code.ddpm.experiments`, :mod:`~lecture_code.ddpm.network_bound`.
 
 **Part II, the score-based view** -- :mod:`lecture_code.score`:
     chapter 6, diffusion as an SDE: :mod:`~lecture_code.score.sde`;
@@ -46,7 +47,8 @@ docstring names the chapter, section and equations it implements. This is the ma
 
 **Drawing** -- :mod:`lecture_code.plots` (data and an ``Axes`` in, the ``Axes`` out):
     :mod:`~lecture_code.plots.style`, :mod:`~lecture_code.plots.arrays`,
-    :mod:`~lecture_code.plots.forward` (chapters 1-2), :mod:`~lecture_code.plots.reverse`
+    :mod:`~lecture_code.plots.forward` (chapters 1-2), :mod:`~lecture_code.plots.families`
+    (1), :mod:`~lecture_code.plots.reverse`
     (3-4), :mod:`~lecture_code.plots.lorenz96` (9), :mod:`~lecture_code.plots.scoring` (10),
     :mod:`~lecture_code.plots.benchmark` (13);
     and :mod:`lecture_code.figures`, the figure registry (one ``chNN_*`` module per chapter),
