@@ -1,9 +1,11 @@
-"""Threads are restored after a block, and progress bars never flood a log file."""
+"""Threads are restored after a block, progress bars never flood a log file, and a timing
+ratio is the median of interleaved repeats."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -41,3 +43,18 @@ def test_a_log_file_gets_no_carriage_returns():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "\r" not in result.stderr and result.stderr == ""
+
+
+def test_median_speedup_sees_the_slower_function():
+    def slow() -> None:
+        time.sleep(0.004)
+
+    def fast() -> None:
+        time.sleep(0.001)
+
+    median, ratios = runtime.median_speedup(slow, fast, repeats=5, calls=2)
+    assert ratios.shape == (5,)
+    assert median == pytest.approx(float(ratios.median()))
+    assert median > 1.5  # 4 ms against 1 ms, whatever the load
+    with pytest.raises(ValueError, match="repeats"):
+        runtime.median_speedup(slow, fast, repeats=0)

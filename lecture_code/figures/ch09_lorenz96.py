@@ -34,7 +34,8 @@ TRUTH = l96.Lorenz96()
 LIMIT = 10.0
 #: Hovmöller diagram: time units shown.
 HOVMOLLER_TIME = 5.0
-#: RK4 convergence: end time, steps compared, reference step.
+#: RK4 convergence: states, end time, steps compared, reference step.
+CONVERGENCE_B = 8
 CONVERGENCE_TIME = 0.5
 CONVERGENCE_DTS = (0.02, 0.01, 0.005, 0.0025, 0.00125)
 REFERENCE_DT = 0.5 / 1600
@@ -63,7 +64,8 @@ def attractor_sample(seed: int) -> torch.Tensor:
 @register(
     "ch09_ring",
     chapter=CHAPTER,
-    caption="One Lorenz-96 state on the attractor (K = 40, F = 8): on its ring of sites (left; "
+    caption=f"One Lorenz-96 state on the attractor (K = {DETERMINISTIC.K}, "
+    f"F = {DETERMINISTIC.F:g}): on its ring of sites (left; "
     "the distance from the dashed circle and the colour, red positive and blue negative, give "
     "u_k) and unrolled against the site index (right), with the unstable fixed point u = F and "
     "the attractor mean.",
@@ -82,8 +84,8 @@ def build_ring(seed: int, style: str) -> Figure:
     "ch09_hovmoller",
     chapter=CHAPTER,
     caption="Hovmöller diagram of the deterministic Lorenz-96 system: u_k(t) with sites across "
-    "and time upwards. About eight crests share the ring (a wavelength near five sites), and "
-    "they drift slowly towards lower k while growing and decaying irregularly.",
+    "and time upwards. The crests are spaced about like the fastest-growing harmonic of the "
+    "fixed point, and they drift towards lower k while growing and decaying irregularly.",
 )
 def build_hovmoller(seed: int, style: str) -> Figure:
     u = attractor_sample(seed)[0]
@@ -96,7 +98,7 @@ def build_hovmoller(seed: int, style: str) -> Figure:
 
 def convergence_errors(seed: int) -> dict[str, torch.Tensor]:
     """Max error at ``CONVERGENCE_TIME`` of RK4 and Euler for each step in CONVERGENCE_DTS."""
-    u_0 = l96.spin_up(8, DETERMINISTIC, generator_for(seed, "ch09", "rk4"))
+    u_0 = l96.spin_up(CONVERGENCE_B, DETERMINISTIC, generator_for(seed, "ch09", "rk4"))
     F = DETERMINISTIC.F
     reference = l96.integrate(u_0, CONVERGENCE_TIME, REFERENCE_DT, F)
     return {
@@ -113,9 +115,9 @@ def convergence_errors(seed: int) -> dict[str, torch.Tensor]:
 @register(
     "ch09_rk4_convergence",
     chapter=CHAPTER,
-    caption="Error at t = 0.5 against the step δ, for RK4 and forward Euler, from eight states on "
-    "the attractor, against a reference with δ = 0.5/1600. Halving δ divides the RK4 error by "
-    "about 16: fourth order.",
+    caption=f"Error at t = {CONVERGENCE_TIME:g} against the step δ, for RK4 and forward Euler, "
+    f"from {CONVERGENCE_B} states on the attractor, against a reference with "
+    f"δ = {REFERENCE_DT:g}. Halving δ divides the RK4 error by about 2⁴: fourth order.",
 )
 def build_rk4_convergence(seed: int, style: str) -> Figure:
     errors = convergence_errors(seed)
@@ -133,8 +135,9 @@ def build_rk4_convergence(seed: int, style: str) -> Figure:
 @register(
     "ch09_statistics",
     chapter=CHAPTER,
-    caption="Statistics of u_k on the attractor of the deterministic system (100 trajectories of "
-    "20 time units, all sites pooled): the histogram with its mean and standard deviation "
+    caption="Statistics of u_k on the attractor of the deterministic system "
+    f"({STATS_B} trajectories of {STATS_TIME:g} time units, all sites pooled): the histogram "
+    "with its mean and standard deviation "
     "(left) and the time autocorrelation (right), with the stride between training "
     "transitions marked.",
 )
@@ -166,7 +169,8 @@ def lyapunov_run(seed: int) -> tuple[torch.Tensor, chaos.LyapunovRun]:
     "ch09_lyapunov",
     chapter=CHAPTER,
     caption="Running estimates of the leading Lyapunov exponent by QR re-orthonormalisation, "
-    "for 16 independent runs after a transient of 5 time units: each settles as the "
+    f"for {LYAP_B} independent runs after a transient of {LYAP_TRANSIENT:g} time units: each "
+    "settles as the "
     "averaging time grows; their mean lies in the published range (shaded).",
 )
 def build_lyapunov(seed: int, style: str) -> Figure:
@@ -202,7 +206,8 @@ def error_growth(seed: int) -> dict[float, torch.Tensor]:
     "ch09_error_growth",
     chapter=CHAPTER,
     caption="Distance of perturbed members from their unperturbed control (geometric mean over "
-    "40 controls and 10 members each) against lead time, for two initial sizes d_0: "
+    f"{GROWTH_B} controls and {GROWTH_M} members each) against lead time, for two initial "
+    "sizes d_0: "
     "exponential growth at the rate λ₁ (dotted) until the distance saturates at the "
     "climatological level √2 std (dashed).",
 )
@@ -225,21 +230,32 @@ def build_error_growth(seed: int, style: str) -> Figure:
     return fig
 
 
+@functools.cache
+def oracle_forecasts(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The oracle of the figure: its start (1, K), and ORACLE_M members after one model step
+    and after ORACLE_LONG_LEAD steps, (ORACLE_M, K) each (the chapter measures their shape)."""
+    generator = generator_for(seed, "ch09", "oracle_figure")
+    u_0 = l96.spin_up(1, TRUTH, generator)
+    members = u_0.expand(ORACLE_M, -1)
+    one = l96.model_step(members, TRUTH, generator)
+    far = l96.trajectory(members, ORACLE_LONG_LEAD, TRUTH, generator)[:, -1]
+    return u_0, one, far
+
+
 @register(
     "ch09_oracle_one_step",
     chapter=CHAPTER,
     caption="Forecasts of site k = 0 from one exact state of the stochastic truth. Left: one "
-    "model step Δ = 0.05; the oracle's members spread as N(·, σ_ξ²Δ) around the deterministic "
-    "forecast. Right: 20 steps (one time unit); the distribution is wider, shifted and skewed, "
+    f"model step Δ = {TRUTH.Delta:g}; the oracle's members spread as N(·, σ_ξ²Δ) around the "
+    f"deterministic forecast. Right: {ORACLE_LONG_LEAD} steps "
+    f"({ORACLE_LONG_LEAD * TRUTH.Delta:g} time unit); the distribution is wider, shifted and "
+    "skewed, "
     "and the deterministic forecast is one point that says nothing about it.",
 )
 def build_oracle_one_step(seed: int, style: str) -> Figure:
-    generator = generator_for(seed, "ch09", "oracle_figure")
-    u_0 = l96.spin_up(1, TRUTH, generator)
-    members = u_0.expand(ORACLE_M, -1)
+    u_0, one, far = oracle_forecasts(seed)
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.42))
     left, right = fig.subplots(1, 2)
-    one = l96.model_step(members, TRUTH, generator)
     deterministic = l96.model_step(u_0, TRUTH, deterministic=True)
     sd = TRUTH.sigma_xi * TRUTH.Delta**0.5
     plots.plot_one_step(
@@ -249,7 +265,6 @@ def build_oracle_one_step(seed: int, style: str) -> Figure:
         gaussian=(float(deterministic[0, 0]), sd),
         title=f"lead Δ = {TRUTH.Delta:g}",
     )
-    far = l96.trajectory(members, ORACLE_LONG_LEAD, TRUTH, generator)[:, -1]
     far_deterministic = l96.trajectory(u_0, ORACLE_LONG_LEAD, TRUTH, deterministic=True)[:, -1]
     plots.plot_one_step(
         right,

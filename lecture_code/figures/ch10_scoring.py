@@ -28,8 +28,15 @@ GAUSS = (0.0, 1.0)
 MEMBERS = (-1.3, -0.4, 0.1, 0.3, 1.5)
 #: Ensemble sizes of the bias and spread–skill figures.
 M_VALUES = (2, 3, 5, 10, 20, 50)
-#: The true distribution N(MU_TRUE, SIGMA_TRUE^2) of the hedging figure.
+#: The true distribution N(MU_TRUE, SIGMA_TRUE^2) of the hedging figure, and its draws.
 MU_TRUE, SIGMA_TRUE = 0.5, 1.2
+HEDGING_DRAWS = 20_000
+#: Ensembles per size in the bias figure.
+BIAS_ENSEMBLES = 20_000
+#: Rank-histogram figure: cases and members.
+RANK_N, RANK_M = 5000, 10
+#: Spread-error panel: members, cases, variables per case and bins.
+BINS_M, BINS_N, BINS_K, N_BINS = 50, 2000, 4, 10
 #: (title, dispersion, bias) of the four synthetic ensembles of the rank-histogram figure.
 RANK_CASES = (
     ("calibrated", 1.0, 0.0),
@@ -43,8 +50,8 @@ RANK_CASES = (
     "ch10_crps_area",
     chapter=CHAPTER,
     caption="The CRPS is the integral over thresholds of the squared gap between the forecast "
-    "CDF and the observation's step function, for a Gaussian forecast (left) and a five-member "
-    "ensemble (right).",
+    "CDF and the observation's step function, for a Gaussian forecast (left) and an ensemble "
+    f"of {len(MEMBERS)} members (right).",
 )
 def build_crps_area(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 1.0, aspect=0.7))
@@ -75,12 +82,12 @@ def build_crps_area(seed: int, style: str) -> Figure:
     chapter=CHAPTER,
     caption="Mean ensemble CRPS minus the exact CRPS of the distribution the members come from: "
     "the standard estimator is too high by E|X - X'|/(2M), the fair estimator is unbiased at "
-    "every M (bars: two standard errors over 20,000 ensembles).",
+    f"every M (bars: two standard errors over {BIAS_ENSEMBLES:,} ensembles).",
 )
 def build_estimator_bias(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 0.8, aspect=0.65))
     ax = fig.subplots()
-    n = 20_000
+    n = BIAS_ENSEMBLES
     # Members and observation ~ N(mu, 1), one mu per case: the exact mean CRPS is 1/sqrt(pi),
     # and E|X - X'| = 2/sqrt(pi).
     exact = 1.0 / math.sqrt(math.pi)
@@ -102,7 +109,8 @@ def build_estimator_bias(seed: int, style: str) -> Figure:
 @register(
     "ch10_hedging",
     chapter=CHAPTER,
-    caption="Expected CRPS of a Gaussian forecast when the truth is N(0.5, 1.2^2): it is "
+    caption=f"Expected CRPS of a Gaussian forecast when the truth is "
+    f"N({MU_TRUE:g}, {SIGMA_TRUE:g}^2): it is "
     "smallest at the true standard deviation (left) and the true mean (right); the mean "
     "absolute error E|X - Y| alone (dashed) rewards a collapsed, overconfident forecast.",
 )
@@ -117,7 +125,7 @@ def build_hedging(seed: int, style: str) -> Figure:
     # E|X - Y| is the CRPS without its spread term E|X - X'| / 2 = sigma / sqrt(pi).
     mae_sigma = crps_sigma + sigma / math.sqrt(math.pi)
     # Monte Carlo: the closed form against the average CRPS over draws of the truth.
-    n = 20_000
+    n = HEDGING_DRAWS
     draws = MU_TRUE + SIGMA_TRUE * torch.randn(
         n, generator=generator_for(seed, "ch10", "hedging"), dtype=torch.float64
     )
@@ -159,7 +167,8 @@ def build_hedging(seed: int, style: str) -> Figure:
 @register(
     "ch10_rank_histograms",
     chapter=CHAPTER,
-    caption="Rank histograms of 10-member synthetic ensembles over 5,000 cases: flat when "
+    caption=f"Rank histograms of {RANK_M}-member synthetic ensembles over {RANK_N:,} cases: "
+    "flat when "
     "members and truth are exchangeable, U-shaped when under-dispersed, dome-shaped when "
     "over-dispersed, sloped when biased (grey band: two binomial standard deviations).",
 )
@@ -169,7 +178,7 @@ def build_rank_histograms(seed: int, style: str) -> Figure:
     for ax, (title, dispersion, bias) in zip(axes.flat, RANK_CASES, strict=True):
         generator = generator_for(seed, "ch10", "rank", title)
         ensemble, y = calibration.synthetic_ensemble(
-            5000, 10, 1, generator, dispersion=dispersion, bias=bias
+            RANK_N, RANK_M, 1, generator, dispersion=dispersion, bias=bias
         )
         counts = calibration.rank_histogram(ensemble, y, generator)
         plots.plot_rank_histogram(ax, counts, title=title)
@@ -184,7 +193,8 @@ def build_rank_histograms(seed: int, style: str) -> Figure:
     "ch10_spread_skill",
     chapter=CHAPTER,
     caption="Left: calibrated ensembles have spread / RMSE = sqrt(M/(M+1)) below 1, and "
-    "exactly 1 after the sqrt((M+1)/M) correction. Right: binned by their spread, 50-member "
+    "exactly 1 after the sqrt((M+1)/M) correction. Right: binned by their spread, "
+    f"{BINS_M}-member "
     "ensembles lie on the diagonal when calibrated, above it when under-dispersed, below it "
     "when over-dispersed.",
 )
@@ -209,8 +219,10 @@ def build_spread_skill(seed: int, style: str) -> Figure:
     curves = {}
     for label, dispersion in (("calibrated", 1.0), ("under-dispersed", 0.6), ("over", 1.5)):
         generator = generator_for(seed, "ch10", "spread-error", label)
-        ensemble, y = calibration.synthetic_ensemble(2000, 50, 4, generator, dispersion=dispersion)
-        curves[label] = calibration.spread_error_bins(ensemble, y, n_bins=10)
+        ensemble, y = calibration.synthetic_ensemble(
+            BINS_N, BINS_M, BINS_K, generator, dispersion=dispersion
+        )
+        curves[label] = calibration.spread_error_bins(ensemble, y, n_bins=N_BINS)
     curves["over-dispersed"] = curves.pop("over")
     plots.plot_spread_error(right, curves)
     return fig

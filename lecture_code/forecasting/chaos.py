@@ -24,7 +24,7 @@ References:
     A. Karimi and M. R. Paul, "Extensive chaos in the Lorenz-96 model", Chaos 20, 2010.
 
 Book: chapter 9, "Lorenz-96 and chaos" (:doc:`/book/part3/09_lorenz96`), eqs. (l96-fixed-eigen),
-(l96-lyapunov), (l96-one-step-cov), (l96-one-step-var).
+(l96-hopf), (l96-lyapunov), (l96-one-step-cov), (l96-one-step-var).
 """
 
 from __future__ import annotations
@@ -52,12 +52,14 @@ __all__ = [
     "LyapunovRun",
     "autocorrelation",
     "fixed_point_eigenvalues",
+    "fixed_point_stability",
     "lyapunov_estimates",
     "lyapunov_exponent",
     "lyapunov_qr",
     "one_step_variance",
     "perturbation_growth",
     "rk4_tangent_step",
+    "skewness",
     "tangent_tendency",
 ]
 
@@ -246,10 +248,7 @@ def lyapunov_exponent(
     B: int = 8,
     transient: float = 5.0,
 ) -> float:
-    """The leading Lyapunov exponent λ_1 of the deterministic system, per time unit.
-
-    The mean of the ``B`` estimates of :func:`lyapunov_estimates` (same arguments).
-    """
+    """λ_1 per time unit: the mean of the ``B`` estimates of :func:`lyapunov_estimates`."""
     estimates, _ = lyapunov_estimates(system, generator, time=time, B=B, transient=transient)
     return float(estimates.mean())
 
@@ -277,6 +276,30 @@ def fixed_point_eigenvalues(K: int, F: float) -> torch.Tensor:
     F = check_real("F", F)
     theta = 2.0 * math.pi * torch.arange(K, dtype=torch.float64) / K
     return F * (torch.exp(1j * theta) - torch.exp(-2j * theta)) - 1.0
+
+
+def fixed_point_stability(K: int) -> tuple[float, float]:
+    """The forcings ``(F_minus, F_plus)`` between which ``u = F`` is stable, for ``K`` sites.
+
+    With ``b(θ) = cos θ - cos 2θ`` the growth rate of harmonic ``h`` is ``F b(θ_h) - 1``
+    (eq. (l96-fixed-eigen)); all are negative iff ``1 / min_h b(θ_h) < F < 1 / max_h b(θ_h)``.
+    As ``K -> ∞``, ``max b -> 9/8`` and ``min b -> -2``: the interval tends to (-1/2, 8/9).
+
+    Returns ``(1 / min_h b(θ_h), 1 / max_h b(θ_h))`` for ``K >= 4`` sites: the Hopf thresholds.
+    """
+    K = check_int("K", K, low=4)
+    theta = 2.0 * math.pi * torch.arange(K, dtype=torch.float64) / K
+    b = torch.cos(theta) - torch.cos(2.0 * theta)
+    return 1.0 / float(b.min()), 1.0 / float(b.max())
+
+
+def skewness(x: torch.Tensor, dim: int | tuple[int, ...] = -1) -> torch.Tensor:
+    """Sample skewness ``m_3 / m_2^(3/2)`` of ``x`` (any shape) over the axes ``dim``.
+
+    Central moments with divisor ``n``; for ``n`` Gaussian draws it scatters by ``sqrt(6/n)``.
+    """
+    centred = check_tensor("x", x) - x.mean(dim=dim, keepdim=True)
+    return (centred**3).mean(dim=dim) / (centred**2).mean(dim=dim) ** 1.5
 
 
 def one_step_variance(u: torch.Tensor, system: Lorenz96) -> torch.Tensor:

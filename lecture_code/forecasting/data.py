@@ -19,8 +19,11 @@ nothing the forecaster is scored on was seen in training:
   initial states are independent, as the bootstrap over initial states assumes);
 - the climatology sample comes from further trajectories, ``climatology_spacing`` apart.
 
-Book: chapter 9, "Lorenz-96 and chaos" (:doc:`/book/part3/09_lorenz96`), section "The
-stochastic truth and its data".
+Two checks go with the data: :func:`closest_distance` and :func:`leakage_threshold` test that
+no test state continues a training trajectory.
+
+Book: chapter 9, "Lorenz-96 and chaos" (:doc:`/book/part3/09_lorenz96`), section "The data
+of the benchmark".
 """
 
 from __future__ import annotations
@@ -32,9 +35,17 @@ import torch
 
 from lecture_code.forecasting.lorenz96 import Lorenz96, lead_steps, model_step, trajectory
 from lecture_code.seeding import generator_for
-from lecture_code.validation import check_int, check_real
+from lecture_code.validation import check_int, check_real, check_tensor
 
-__all__ = ["DataConfig", "Lorenz96Data", "make_data", "sample_states", "truth_paths"]
+__all__ = [
+    "DataConfig",
+    "Lorenz96Data",
+    "closest_distance",
+    "leakage_threshold",
+    "make_data",
+    "sample_states",
+    "truth_paths",
+]
 
 
 @dataclass(frozen=True)
@@ -242,3 +253,30 @@ def truth_paths(
     """
     n_leads = check_int("n_leads", n_leads, low=1)
     return trajectory(u_0, n_leads, system, generator)[:, 1:]
+
+
+# --- checks on the data: leakage between the sets, and the cost of making them
+
+
+def closest_distance(u_a: torch.Tensor, u_b: torch.Tensor) -> torch.Tensor:
+    """For each state of ``u_a`` (n, K), the Euclidean distance to its nearest state in ``u_b``
+    (N, K); returns (n,)."""
+    dims: dict[str, int] = {}
+    u_a = check_tensor("u_a", u_a, (None, "K"), dims=dims)
+    u_b = check_tensor("u_b", u_b, (None, "K"), dims=dims)
+    return torch.cdist(u_a, u_b).min(dim=1).values
+
+
+def leakage_threshold(u: torch.Tensor, u_next: torch.Tensor) -> float:
+    """The largest distance ``|u_{n+1} - u_n|`` over transitions (N, K): how far one model step
+    moves a state.
+
+    A test state that continues a training trajectory by one step lies within about this
+    distance of a training state, while independent states lie farther apart (chapter 9,
+    section "The data of the benchmark"); ``closest_distance(test, train).min()`` above this
+    threshold rules out such a leak.
+    """
+    dims: dict[str, int] = {}
+    u = check_tensor("u", u, ("N", "K"), dims=dims)
+    u_next = check_tensor("u_next", u_next, ("N", "K"), dims=dims)
+    return float(torch.linalg.vector_norm(u_next - u, dim=1).max())

@@ -54,6 +54,7 @@ __all__ = [
     "rk4_step",
     "spin_up",
     "tendency",
+    "tendency_rolled",
     "trajectory",
 ]
 
@@ -117,7 +118,7 @@ def _ring(u: torch.Tensor) -> torch.Tensor:
     """``u`` padded periodically to ``(u_{K-2}, u_{K-1}, u_0, ..., u_{K-1}, u_0)``, (B, K + 3).
 
     Column ``k + j + 2`` of the result is ``u_{k+j}``, so slices of it are the shifted rings
-    ``u_{k-2}``, ``u_{k-1}``, ``u_{k+1}`` without copying (four times faster than three rolls).
+    ``u_{k-2}``, ``u_{k-1}``, ``u_{k+1}`` without copying: faster than :func:`tendency_rolled`.
     """
     return torch.cat([u[..., -2:], u, u[..., :1]], dim=-1)
 
@@ -148,6 +149,12 @@ def tendency(u: torch.Tensor, F: float) -> torch.Tensor:
         raise ValueError(f"u must have K >= 4 sites, got shape {tuple(u.shape)}")
     F = check_real("F", F)
     return _tendency(u, F)
+
+
+def tendency_rolled(u: torch.Tensor, F: float) -> torch.Tensor:
+    """Eq. (l96) by three ``torch.roll`` calls, (B, K): the plain twin of :func:`tendency`."""
+    u = _check_state("u", u)
+    return (u.roll(-1, -1) - u.roll(2, -1)) * u.roll(1, -1) - u + check_real("F", F)
 
 
 def _rk4_step(u: torch.Tensor, dt: float, F: float) -> torch.Tensor:

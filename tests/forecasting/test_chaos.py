@@ -17,11 +17,13 @@ import torch
 from lecture_code.forecasting.chaos import (
     autocorrelation,
     fixed_point_eigenvalues,
+    fixed_point_stability,
     lyapunov_exponent,
     lyapunov_qr,
     one_step_variance,
     perturbation_growth,
     rk4_tangent_step,
+    skewness,
     tangent_tendency,
 )
 from lecture_code.forecasting.lorenz96 import Lorenz96, model_step, rk4_step, spin_up, tendency
@@ -150,3 +152,45 @@ def test_leading_lyapunov_exponent_in_published_range():
     # Karimi and Paul (2010) and others report about 1.7 per time unit for K = 40, F = 8.
     lam = lyapunov_exponent(Lorenz96(), make_generator(0), time=10.0, B=16)
     assert 1.4 < lam < 2.0
+
+
+def _largest_rate(K: int, F: float) -> float:
+    """The largest real part of the eigenvalues of the Jacobian matrix at u = F."""
+    u = torch.full((1, K), F, dtype=torch.float64)
+    J = tangent_tendency(u, torch.eye(K, dtype=torch.float64)[None])[0]
+    return float(torch.linalg.eigvals(J).real.max())
+
+
+@pytest.mark.parametrize("K", [4, 5, 7, 8, 12, 40])
+def test_fixed_point_loses_stability_at_the_hopf_thresholds(K):
+    # Just inside the interval every rate is negative; just outside one is positive.
+    F_minus, F_plus = fixed_point_stability(K)
+    assert F_minus < 0 < F_plus
+    for F_c in (F_minus, F_plus):
+        assert _largest_rate(K, 0.999 * F_c) < 0 < _largest_rate(K, 1.001 * F_c)
+
+
+def test_hopf_threshold_tends_to_eight_ninths_and_minus_one_half():
+    # 8/9 = 1 / max b and -1/2 = 1 / min b on the continuous circle; finite rings sit outside.
+    gaps = [fixed_point_stability(K)[1] - 8 / 9 for K in (40, 400, 4000)]
+    assert all(gap > 0 for gap in gaps) and gaps[0] > gaps[1] > gaps[2]
+    # quadratic approach: |b''| <= 5 and the grid is within pi/K of arccos(1/4)
+    rings = (40, 400, 4000)
+    assert all(gap <= 2.5 * (math.pi / K) ** 2 for gap, K in zip(gaps, rings, strict=True))
+    assert fixed_point_stability(40) == pytest.approx((-0.5, 2 / math.sqrt(5)), abs=1e-12)
+    assert fixed_point_stability(41)[0] < -0.5  # odd K: theta = pi is not on the grid
+
+
+def test_skewness_of_known_laws():
+    g = make_generator(3)
+    n = 200_000
+    gaussian = torch.randn(n, generator=g, dtype=torch.float64)
+    exponential = -torch.log(torch.rand(n, generator=g, dtype=torch.float64))
+    tol = 5 * math.sqrt(6 / n)  # five standard errors of a Gaussian sample's skewness
+    assert abs(float(skewness(gaussian))) < tol
+    assert float(skewness(exponential)) == pytest.approx(2.0, abs=0.1)  # skewness of Exp(1)
+    assert float(skewness(-exponential)) == pytest.approx(-2.0, abs=0.1)
+    # axes: one value per row; invariant under shift and positive scaling
+    x = torch.randn(3, 1000, generator=g, dtype=torch.float64)
+    assert skewness(x, dim=1).shape == (3,)
+    assert torch.allclose(skewness(5 + 2 * x, dim=1), skewness(x, dim=1))

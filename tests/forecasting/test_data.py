@@ -10,6 +10,8 @@ import torch
 from lecture_code.forecasting.data import (
     DataConfig,
     Lorenz96Data,
+    closest_distance,
+    leakage_threshold,
     make_data,
     sample_states,
     truth_paths,
@@ -134,3 +136,23 @@ def test_truth_paths_are_the_chain_after_the_initial_state():
     torch.testing.assert_close(paths, trajectory(u_0, 4, system, make_generator(2))[:, 1:])
     with pytest.raises(ValueError, match="n_leads must be an integer >= 1"):
         truth_paths(u_0, 0, system, make_generator(2))
+
+
+def test_closest_distance_against_brute_force():
+    g = make_generator(5)
+    a = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    b = torch.randn(9, 4, generator=g, dtype=torch.float64)
+    brute = torch.tensor([min(float((x - y).norm()) for y in b) for x in a])
+    assert torch.allclose(closest_distance(a, b), brute.to(torch.float64))
+    with pytest.raises(ValueError, match="shape"):
+        closest_distance(a, torch.zeros(3, 5, dtype=torch.float64))
+
+
+def test_leakage_check_passes_the_data_and_catches_a_planted_leak(data):
+    threshold = leakage_threshold(data.u_train, data.u_train_next)
+    assert threshold == pytest.approx(float((data.u_train_next - data.u_train).norm(dim=1).max()))
+    # independent test states lie farther than one model step from every training state ...
+    assert float(closest_distance(data.u_test, data.u_train).min()) > threshold
+    # ... a training state one fresh step on does not
+    leak = model_step(data.u_train[:12], Lorenz96(), make_generator(6))
+    assert float(closest_distance(leak, data.u_train).max()) < threshold

@@ -21,6 +21,7 @@ from lecture_code.forecasting.lorenz96 import (
     rk4_step,
     spin_up,
     tendency,
+    tendency_rolled,
     trajectory,
 )
 from lecture_code.seeding import make_generator
@@ -196,3 +197,10 @@ def test_bad_inputs_name_the_value():
         model_step(u, "lorenz", None)
     with pytest.raises(ValueError, match="n_steps"):
         trajectory(u, -1, system, make_generator(0))
+
+
+def test_rolled_tendency_equals_the_padded_ring():
+    u = torch.randn(50, 9, generator=make_generator(4), dtype=torch.float64)
+    assert torch.allclose(tendency_rolled(u, 8.0), tendency(u, 8.0), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="shape"):
+        tendency_rolled(torch.zeros(9, dtype=torch.float64), 8.0)
