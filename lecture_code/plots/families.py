@@ -26,10 +26,10 @@ from lecture_code.validation import check_choice, check_int, check_real
 
 __all__ = ["NODE_KINDS", "Edge", "Node", "plot_diagram"]
 
-#: The look of each kind of node: (face colour, edge colour, rounded corners).
-#: ``"data"``: a data vector (white box); ``"latent"``: a latent or noise vector (pale yellow);
-#: ``"network"``: a learned network (pale blue, rounded); ``"text"``: a label without a box,
-#: for an ellipsis or the output of a classifier.
+#: How each kind of node looks, as (face colour, edge colour, rounded corners). A ``"data"``
+#: node is a data vector (white box), a ``"latent"`` node a latent or noise vector (pale
+#: yellow), a ``"network"`` node a learned network (pale blue, rounded), and a ``"text"`` node a
+#: label without a box, for an ellipsis or the output of a classifier.
 NODE_KINDS: dict[str, tuple[str, str, bool]] = {
     "data": ("#FFFFFF", COLORS["data"], False),
     "latent": ("#FBF6C8", COLORS["data"], False),
