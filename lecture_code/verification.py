@@ -55,6 +55,27 @@ def _as_tensor(value: float | torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(value, dtype=torch.float64)
 
 
+def _two_sides(
+    claim: str,
+    first: float | torch.Tensor,
+    second: float | torch.Tensor,
+    names: tuple[str, str],
+    *,
+    finite: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two sides of a comparison as float64 tensors of one shape (no broadcasting), and,
+    with ``finite``, both free of NaN and infinity (a NaN would compare as a silent pass)."""
+    a, b = _as_tensor(first), _as_tensor(second)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} of {claim!r} must have the same shape, "
+            f"got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    if finite and not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+        raise AssertionError(f"{claim}: non-finite values ({names[0]} {a}, {names[1]} {b})")
+    return a, b
+
+
 def _fmt(value: torch.Tensor) -> str:
     """A number as it is; a tensor of up to four entries as its list; else its shape."""
     if value.numel() == 1:
@@ -111,14 +132,7 @@ def verify_close(
         AssertionError: naming the claim, both values and the tolerance.
     """
     check_real("tol", tol, low=0.0)
-    a, b = _as_tensor(estimate), _as_tensor(reference)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"estimate and reference of {claim!r} must have the same shape, "
-            f"got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
-    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
-        raise AssertionError(f"{claim}: non-finite values (estimate {a}, reference {b})")
+    a, b = _two_sides(claim, estimate, reference, ("estimate", "reference"))
     diff = float((a - b).abs().max())
     ratio = f" ({diff / tol:.2g} of it)" if tol > 0 else ""
     report = _report(
@@ -147,12 +161,7 @@ def verify_less(
         The smallest value of ``larger - smaller``.
     """
     check_real("margin", margin)
-    a, b = _as_tensor(smaller), _as_tensor(larger)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"the two sides of {claim!r} must have the same shape, "
-            f"got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+    a, b = _two_sides(claim, smaller, larger, ("smaller side", "larger side"))
     gap = float((b - a).min())
     report = _report(claim, f"smallest gap {gap:.4g} (required >= {margin:.3g})")
     if not gap >= margin:
@@ -194,14 +203,7 @@ def verify_rejects(
     """
     check_real("tol", tol, low=0.0, low_open=True)
     check_real("factor", factor, low=1.0)
-    a, b = _as_tensor(wrong), _as_tensor(reference)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"wrong value and reference of {claim!r} must have the same shape, "
-            f"got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
-    if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
-        raise AssertionError(f"{claim}: non-finite values (wrong {a}, reference {b})")
+    a, b = _two_sides(claim, wrong, reference, ("wrong value", "reference"))
     margin = float((a - b).abs().max()) / tol
     report = _report(
         claim, f"misses by {margin:.3g} tolerances (required >= {factor:.3g}); rejected"

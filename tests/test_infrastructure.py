@@ -190,6 +190,11 @@ def test_verify_less():
     ) == pytest.approx(0.1)
     with pytest.raises(AssertionError, match="FAILED bound"):
         verification.verify_less("bound", 2.0, 1.0, quiet=True)
+    # An infinite or NaN side would compare as a pass or fail for no reason: it is refused.
+    with pytest.raises(AssertionError, match="non-finite"):
+        verification.verify_less("bound", 1.0, float("inf"), quiet=True)
+    with pytest.raises(ValueError, match="same shape"):
+        verification.verify_less("bound", torch.zeros(2), torch.zeros(3), quiet=True)
 
 
 # --- style ---------------------------------------------------------------------------------

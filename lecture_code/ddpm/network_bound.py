@@ -8,10 +8,13 @@ squared error of the noise plus a constant that depends on the schedule alone (e
 
 .. math::
 
-    \mathbb{E}_{q(\mathbf{x}_0)}\mathcal{L} = \sum_{t=1}^T \zeta_t\,
+    \begin{aligned}
+    \mathbb{E}_{q(\mathbf{x}_0)}\mathcal{L} ={}& \sum_{t=1}^T \zeta_t\,
     \mathbb{E}\lVert\boldsymbol{\epsilon} - \boldsymbol{\epsilon}_\theta(\mathbf{x}_t, t)
-    \rVert^2 + \mathbb{E}\mathcal{L}_T + \sum_{t=2}^T \frac{D}{2}\Big(r_t - 1 - \log r_t\Big)
+    \rVert^2 + \mathbb{E}\mathcal{L}_T \\
+    &+ \sum_{t=2}^T \frac{D}{2}\Big(r_t - 1 - \log r_t\Big)
     + \frac{D}{2}\log(2\pi\gamma_1^2), \qquad r_t = \tilde\beta_t/\gamma_t^2 ,
+    \end{aligned}
 
 where the last term is the normalisation of the Gaussian decoder
 :math:`p_\theta(\mathbf{x}_0 \mid \mathbf{x}_1) = \mathcal{N}(\boldsymbol{\mu}_\theta(
