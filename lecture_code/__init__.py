@@ -24,7 +24,11 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.ddpm.experiments`, :mod:`~lecture_code.ddpm.network_bound`.
 
 **Part II, the score-based view** -- :mod:`lecture_code.score`:
-    chapter 6, diffusion as an SDE: :mod:`~lecture_code.score.sde`;
+    chapter 5, score matching: :mod:`~lecture_code.score.score_matching`,
+    :mod:`~lecture_code.score.langevin`;
+    chapter 6, diffusion as an SDE: :mod:`~lecture_code.score.sde`,
+    :mod:`~lecture_code.score.brownian`, :mod:`~lecture_code.score.fokker_planck`,
+    :mod:`~lecture_code.score.processes`, :mod:`~lecture_code.score.likelihood`;
     chapter 7, samplers: :mod:`~lecture_code.score.samplers`.
 
 **Part III, probabilistic forecasting** -- :mod:`lecture_code.forecasting`:
@@ -49,7 +53,9 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.plots.style`, :mod:`~lecture_code.plots.arrays`,
     :mod:`~lecture_code.plots.forward` (chapters 1-2), :mod:`~lecture_code.plots.families`
     (1), :mod:`~lecture_code.plots.reverse`
-    (3-4), :mod:`~lecture_code.plots.lorenz96` (9), :mod:`~lecture_code.plots.scoring` (10),
+    (3-4), :mod:`~lecture_code.plots.score` (5), :mod:`~lecture_code.plots.sde` (6),
+    :mod:`~lecture_code.plots.lorenz96` (9),
+    :mod:`~lecture_code.plots.scoring` (10),
     :mod:`~lecture_code.plots.benchmark` (13);
     and :mod:`lecture_code.figures`, the figure registry (one ``chNN_*`` module per chapter),
     its command ``python -m lecture_code.figures`` and :mod:`~lecture_code.figures.gallery`.

@@ -28,9 +28,9 @@ Solving the line above for :math:`\mathbf{x}_0` gives (eq. (elbo-x0-eps))
 and for the exact predictions, :math:`\mathbb{E}[\boldsymbol{\epsilon} \mid \mathbf{x}_t] =
 -\sigma\,\nabla\log q(\mathbf{x}_t)` (eq. (train-oracle)) and Tweedie's formula
 :math:`\mathbb{E}[\mathbf{x}_0 \mid \mathbf{x}_t] = (\mathbf{x}_t + \sigma^2\nabla\log
-q(\mathbf{x}_t))/a` (chapter 5). The three relations are linear, so a network trained to
-predict one is used through the others without loss. This module is the one place where they
-are written.
+q(\mathbf{x}_t))/a` (chapter 5, eq. (score-tweedie)). The three relations are linear, so a
+network trained to predict one is used through the others without loss. This module is the one
+place where they are written.
 
 Every function takes the coefficients :math:`a` and :math:`\sigma` themselves, not a process:
 the same conversion serves the discrete schedule (``schedule.scale[t]``,
@@ -46,7 +46,8 @@ arXiv:2006.11239; B. Efron, "Tweedie's formula and selection bias", J. Am. Stat.
 Book: chapter 3, "The reverse process and the ELBO" (:doc:`/book/part1/03_reverse_process_elbo`),
 section "Predicting the noise", eq. (elbo-x0-eps); chapter 4, "Training and sampling"
 (:doc:`/book/part1/04_training_sampling`), eq. (train-oracle); chapter 5, "Score matching"
-(Tweedie's formula).
+(:doc:`/book/part2/05_score_matching`), section "Tweedie's formula", eqs. (score-tweedie),
+(score-conversions).
 """
 
 from __future__ import annotations

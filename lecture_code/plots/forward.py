@@ -127,7 +127,13 @@ def plot_density_contours(
 
 
 def plot_score_field(
-    ax: Axes, points: ArrayLike, score: ArrayLike, *, limit: float | None = 3.0
+    ax: Axes,
+    points: ArrayLike,
+    score: ArrayLike,
+    *,
+    limit: float | None = 3.0,
+    magnitude_range: tuple[float, float] | None = None,
+    colorbar: bool = True,
 ) -> Axes:
     r"""The score field as arrows of equal length pointing along
     :math:`\nabla_{\mathbf{x}}\log p`, coloured by the magnitude
@@ -139,9 +145,14 @@ def plot_score_field(
         points: ``(m, 2)`` arrow tails.
         score: ``(m, 2)`` score vectors at the tails.
         limit: the axes show ``[-limit, limit]^2``.
+        magnitude_range: ``(low, high)`` of the colour scale; default: this field's own range
+            (pass one range to several panels that share one colour bar).
+        colorbar: draw this panel's colour bar (off when the figure draws one for all panels
+            from ``ax.collections[-1]``).
     """
     p, s = as_array(points), as_array(score)
     norm = np.linalg.norm(s, axis=1)
+    low, high = (max(norm.min(), 1e-2), norm.max()) if magnitude_range is None else magnitude_range
     direction = s / np.maximum(norm, 1e-12)[:, None]
     arrows = ax.quiver(
         p[:, 0],
@@ -150,13 +161,14 @@ def plot_score_field(
         direction[:, 1],
         norm,
         cmap="magma_r",
-        norm=LogNorm(vmin=max(norm.min(), 1e-2), vmax=norm.max()),
+        norm=LogNorm(vmin=low, vmax=high),
         angles="xy",
         pivot="mid",
         scale=28,
         width=0.005,
     )
-    ax.figure.colorbar(arrows, ax=ax, shrink=0.8, label=r"$\|\nabla_{\mathbf{x}} \log p\|$")
+    if colorbar:
+        ax.figure.colorbar(arrows, ax=ax, shrink=0.8, label=r"$\|\nabla_{\mathbf{x}} \log p\|$")
     _square(ax, limit)
     return ax
 

@@ -65,8 +65,9 @@ References:
     T. Karras, M. Aittala, T. Aila, S. Laine, "Elucidating the design space of diffusion-based
     generative models", NeurIPS 2022, arXiv:2206.00364.
 
-Book: chapter 6, "Stochastic differential equations", eqs. (vp-sde), (vp-marginal), (pf-ode),
-(tweedie-vp); used by chapter 7, "Samplers", and chapter 12, "A diffusion forecaster".
+Book: chapter 6, "Stochastic differential equations" (:doc:`/book/part2/06_sde`), eqs. (vp-sde),
+(vp-marginal), (pf-ode), (tweedie-vp); used by chapter 7, "Samplers", and chapter 12, "A diffusion
+forecaster".
 """
 
 from __future__ import annotations

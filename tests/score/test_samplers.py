@@ -33,14 +33,7 @@ SDE = VPSDE()
 MU, S = 2.0, 0.5  # the 1-D Gaussian target N(MU, S^2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine, two threads make small tensor operations
-    wait for each other and run several times slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gaussian_score(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

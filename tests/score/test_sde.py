@@ -22,14 +22,7 @@ from lecture_code.verification import monte_carlo_tolerance
 SDE = VPSDE()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on a shared 2-core machine, two threads make small tensor operations
-    wait for each other and run several times slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("t_end", [0.1, 0.5, 1.0])
