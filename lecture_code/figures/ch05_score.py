@@ -1,7 +1,8 @@
 """Figures of chapter 5, "Score matching".
 
 The builders evaluate the exact scores of :mod:`lecture_code.ddpm.mixture`, run the samplers of
-:mod:`lecture_code.score.langevin`, measure the learned score of chapter 4's network with
+:mod:`lecture_code.score.langevin`, measure the learned scores of
+:mod:`lecture_code.score.score_network` and of chapter 4's network with
 :mod:`lecture_code.score.score_matching`, and hand the numbers to :mod:`lecture_code.plots.score`
 and :mod:`lecture_code.plots.forward`.
 
@@ -21,16 +22,17 @@ from lecture_code.ddpm.toy_data import square_grid, toy_mixture
 from lecture_code.figures import register
 from lecture_code.plots import forward as field_plots
 from lecture_code.plots import score as plots
-from lecture_code.plots.style import figsize
-from lecture_code.score import langevin, score_matching
+from lecture_code.plots.style import COLORS, figsize
+from lecture_code.score import langevin, score_matching, score_network
 from lecture_code.seeding import generator_for
 
 CHAPTER = "book/part2/05_score_matching"
 
 #: Noise standard deviations of the score-field panels (variance preserving: a^2 + sigma^2 = 1).
 FIELD_SIGMAS = (0.05, 0.3, 0.7)
-#: Steps of chapter 4's linear schedule at which the learned score is measured, and draws per step.
-ERROR_STEPS = (5, 10, 20, 50, 100, 200, 400)
+#: Noise-to-signal ratios nu = sigma/a at which the learned scores are measured, and draws per
+#: level. Both networks were trained on nu from 0.01 up; the first level stays just inside.
+ERROR_NU = (0.015, 0.03, 0.06, 0.12, 0.25, 0.5, 1.0, 2.0)
 N_ERROR = 20_000
 #: Langevin paths: particles drawn, step size and number of steps.
 N_PATHS = 8
@@ -38,18 +40,47 @@ PATH_STEP = 0.005
 PATH_STEPS = 300
 
 
-def score_errors(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(sigma, errors)``: the noise levels of :data:`ERROR_STEPS` and the ``(L, 2)`` relative
-    errors (with standard errors) of the score of chapter 4's mixture network."""
-    config = ToyConfig(data="mixture", seed=seed)
-    model, _ = experiments.trained_denoiser(config, verbose=False)
-    schedule = config.make_schedule()
-    steps = torch.tensor(ERROR_STEPS)
-    scale, sigma = schedule.scale[steps], schedule.sigma[steps]
-    errors = score_matching.score_error_by_level(
-        model, toy_mixture(), scale, sigma, N_ERROR, generator_for(seed, "ch05", "score-error")
+def score_errors(seed: int) -> dict[str, torch.Tensor]:
+    r"""The relative score errors, with standard errors, of the two learned scores of the toy
+    mixture at the noise-to-signal ratios :data:`ERROR_NU`.
+
+    Returns:
+        ``{"nu": (L,), "dsm": (L, 2), "ddpm": (L, 2)}``: ``"dsm"`` is the score network of
+        :mod:`lecture_code.score.score_network` (variance exploding, :math:`a = 1`,
+        :math:`\sigma = \nu`); ``"ddpm"`` is chapter 4's noise predictor on the variance
+        preserving levels :math:`a = 1/\sqrt{1 + \nu^2}`, :math:`\sigma = \nu a`. The relative
+        error does not change when the data are scaled, so the two compare at equal
+        :math:`\nu`.
+    """
+    nu = torch.tensor(ERROR_NU, dtype=torch.float64)
+    mixture = toy_mixture()
+    network, _ = score_network.trained_score_network(
+        score_network.ScoreNetConfig(seed=seed), verbose=False
     )
-    return sigma, errors
+
+    def network_score(x: torch.Tensor, a: float, sigma: float) -> torch.Tensor:
+        del a  # the network's levels are variance exploding: a = 1
+        return network(x, torch.full((x.shape[0],), sigma))
+
+    dsm = score_matching.score_error_by_level(
+        network_score,
+        mixture,
+        torch.ones_like(nu),
+        nu,
+        N_ERROR,
+        generator_for(seed, "ch05", "score-error", "dsm"),
+    )
+    eps_net, _ = experiments.trained_denoiser(ToyConfig(data="mixture", seed=seed), verbose=False)
+    scale = 1.0 / torch.sqrt(1.0 + nu**2)
+    ddpm = score_matching.score_error_by_level(
+        score_matching.eps_model_score(eps_net),
+        mixture,
+        scale,
+        nu * scale,
+        N_ERROR,
+        generator_for(seed, "ch05", "score-error", "ddpm"),
+    )
+    return {"nu": nu, "dsm": dsm, "ddpm": ddpm}
 
 
 @register(
@@ -128,12 +159,28 @@ def build_mode_weights(seed: int, style: str) -> Figure:
 @register(
     "ch05_score_error",
     chapter=CHAPTER,
-    caption="Relative error of the score of chapter 4's noise-predicting network against "
-    "the exact score of the noised toy mixture, by noise level, with one standard error.",
+    caption="Relative error of two learned scores of the toy mixture against the exact score, "
+    "by noise-to-signal ratio, with one standard error: the score network trained by DSM on "
+    "log-uniform levels, and chapter 4's noise predictor.",
 )
 def build_score_error(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 0.6, aspect=0.75))
     ax = fig.subplots()
-    sigma, errors = score_errors(seed)
-    plots.plot_score_error(ax, sigma, errors[:, 0], errors[:, 1])
+    errors = score_errors(seed)
+    plots.plot_score_error(
+        ax,
+        errors["nu"],
+        errors["dsm"][:, 0],
+        errors["dsm"][:, 1],
+        label="score network (DSM, log-uniform levels)",
+    )
+    plots.plot_score_error(
+        ax,
+        errors["nu"],
+        errors["ddpm"][:, 0],
+        errors["ddpm"][:, 1],
+        label="noise predictor of chapter 4",
+        color=COLORS["reference"],
+        marker="s",
+    )
     return fig

@@ -65,24 +65,36 @@ def plot_mode_weights(
     return ax
 
 
-def plot_score_error(ax: Axes, sigma: ArrayLike, error: ArrayLike, se: ArrayLike) -> Axes:
-    """The relative score error against the noise level, both on log axes, with error bars
-    of one standard error.
+def plot_score_error(
+    ax: Axes,
+    nu: ArrayLike,
+    error: ArrayLike,
+    se: ArrayLike,
+    *,
+    label: str | None = None,
+    color: str = COLORS["model"],
+    marker: str = "o",
+) -> Axes:
+    r"""The relative score error against the noise-to-signal ratio, both on log axes, with error
+    bars of one standard error. Call it once per model to compare several.
 
     Args:
         ax: where to draw.
-        sigma: ``(L,)`` noise standard deviations.
+        nu: ``(L,)`` noise-to-signal ratios :math:`\nu = \sigma/a`.
         error: ``(L,)`` relative errors.
         se: ``(L,)`` their standard errors.
+        label: the model's name in the legend (no legend when ``None``).
+        color: its colour.
+        marker: its marker.
     """
-    s, e, d = as_array(sigma), as_array(error), as_array(se)
+    s, e, d = as_array(nu), as_array(error), as_array(se)
     if not s.shape == e.shape == d.shape:
-        raise ValueError(
-            f"sigma, error, se must have one shape, got {s.shape}, {e.shape}, {d.shape}"
-        )
-    ax.errorbar(s, e, yerr=d, color=COLORS["model"], marker="o", markersize=3, capsize=3)
+        raise ValueError(f"nu, error, se must have one shape, got {s.shape}, {e.shape}, {d.shape}")
+    ax.errorbar(s, e, yerr=d, color=color, marker=marker, markersize=3, capsize=3, label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(r"noise level $\sigma$")
+    ax.set_xlabel(r"noise-to-signal ratio $\nu = \sigma/a$")
     ax.set_ylabel("relative score error")
+    if label is not None:
+        ax.legend()
     return ax

@@ -19,7 +19,8 @@ d\mathbf{w}` whose marginal given the data is :math:`\mathbf{x}_t = a(t)\mathbf{
 
 :func:`check_noise_process` rejects an object that does not meet the protocol, naming it;
 :func:`marginal_moments` gives the mean and variance of :math:`\mathbf{x}_t` for data of known
-mean and variance; :func:`simulate_forward` runs the SDE by Euler–Maruyama.
+mean and variance; :func:`simulate_forward` runs the SDE by Euler–Maruyama; :func:`ncsn_chain`
+is NCSN's perturbation chain, the VE-SDE sampled exactly on its levels.
 
 Book: chapter 6, "Stochastic differential equations" (:doc:`/book/part2/06_sde`), section
 "The forward SDEs", eqs. (vp-sde), (vp-marginal), (ve-sde), (ve-marginal),
@@ -42,6 +43,7 @@ __all__ = [
     "check_noise_process",
     "check_time",
     "marginal_moments",
+    "ncsn_chain",
     "simulate_forward",
 ]
 
@@ -170,3 +172,37 @@ def simulate_forward(
         if keep_path:
             path.append(x)
     return torch.stack(path) if keep_path else x
+
+
+def ncsn_chain(
+    process: VEProcess, x_0: torch.Tensor, n_levels: int, generator: torch.Generator
+) -> torch.Tensor:
+    r"""NCSN's chain of perturbations on the levels :math:`\bar\sigma_i = \bar\sigma(i/N)`:
+    :math:`\mathbf{x}_i = \mathbf{x}_{i-1} + \sqrt{\bar\sigma_i^2 -
+    \bar\sigma_{i-1}^2}\,\mathbf{z}_i`, :math:`i = 1, \dots, N`.
+
+    The VE-SDE has no drift, so its increment over :math:`[t_{i-1}, t_i]` is exactly Gaussian
+    with variance :math:`\int g^2 = \bar\sigma_i^2 - \bar\sigma_{i-1}^2`: the chain is the SDE
+    sampled without error at the grid, for any :math:`N`, where Euler–Maruyama
+    (:func:`simulate_forward`) uses :math:`g(t_{i-1})^2/N` and is right only to first order.
+
+    Args:
+        process: the VE process.
+        x_0: ``(B, ...)`` data.
+        n_levels: :math:`N \ge 1`.
+        generator: the source of the :math:`\mathbf{z}_i`.
+
+    Returns:
+        ``(N + 1, B, ...)``: :math:`\mathbf{x}_0, \dots, \mathbf{x}_N`.
+    """
+    if not isinstance(process, VEProcess):
+        raise TypeError(f"process must be a VEProcess, got {type(process).__name__}")
+    check_tensor("x_0", x_0)
+    n_levels = check_int("n_levels", n_levels, low=1)
+    levels = process.level(torch.linspace(0.0, 1.0, n_levels + 1, dtype=torch.float64))
+    steps = torch.sqrt(levels[1:] ** 2 - levels[:-1] ** 2).to(x_0.dtype)
+    path = [x_0]
+    for step in steps:
+        noise = torch.randn(x_0.shape, generator=generator, dtype=x_0.dtype)
+        path.append(path[-1] + step * noise)
+    return torch.stack(path)

@@ -52,6 +52,7 @@ __all__ = [
     "ScoreFn",
     "denoising_score_matching",
     "divergence",
+    "eps_model_score",
     "explicit_score_matching",
     "implicit_score_matching",
     "posterior_mean_importance",
@@ -225,20 +226,21 @@ def relative_error(score: torch.Tensor, true_score: torch.Tensor) -> tuple[float
 
 
 def score_error_by_level(
-    eps_model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    score_at_level: Callable[[torch.Tensor, float, float], torch.Tensor],
     mixture: GaussianMixture,
     scales: torch.Tensor,
     sigmas: torch.Tensor,
     n: int,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    r"""The relative error (:func:`relative_error`) of the score
-    :math:`-\hat{\boldsymbol{\epsilon}}/\sigma` of a noise predictor against the exact score of
-    the noised mixture, level by level, on ``n`` fresh draws of :math:`q_\sigma` per level.
+    r"""The relative error (:func:`relative_error`) of a model's score against the exact score
+    of the noised mixture :math:`q_{a,\sigma}` (the law of :math:`a\mathbf{x} +
+    \sigma\boldsymbol{\epsilon}`), level by level, on ``n`` fresh draws per level.
 
     Args:
-        eps_model: ``eps_model(x_t, log_snr)``, ``(B, D), (B,) -> (B, D)`` (a
-            :class:`lecture_code.ddpm.denoiser.Denoiser`, evaluated in float32).
+        score_at_level: ``score_at_level(x, a, sigma) -> (B, D)``, the model's score of
+            :math:`q_{a,\sigma}` at ``x`` (``(B, D)`` float64); :func:`eps_model_score` turns a
+            noise predictor into one.
         mixture: the clean data.
         scales: ``(L,)`` the scales :math:`a` of the levels.
         sigmas: ``(L,)`` their noise standard deviations :math:`\sigma`.
@@ -256,8 +258,27 @@ def score_error_by_level(
     for a, sigma in zip(scales.tolist(), sigmas.tolist(), strict=True):
         noised = mixture.noised(a, sigma)
         x = noised.sample(n, generator)
-        log_snr = torch.full((n,), math.log(a**2 / sigma**2))
         with torch.no_grad():
-            eps = eps_model(x.float(), log_snr).double()
-        rows.append(relative_error(score_from_eps(eps, sigma), noised.score(x)))
+            score = score_at_level(x, a, sigma).double()
+        check_tensor("score_at_level(x, a, sigma)", score, tuple(x.shape))
+        rows.append(relative_error(score, noised.score(x)))
     return torch.tensor(rows, dtype=torch.float64)
+
+
+def eps_model_score(
+    eps_model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> Callable[[torch.Tensor, float, float], torch.Tensor]:
+    r"""The score :math:`-\hat{\boldsymbol{\epsilon}}(\mathbf{x}, \lambda)/\sigma` of a noise
+    predictor, as a ``score_at_level(x, a, sigma)`` for :func:`score_error_by_level`
+    (eq. (score-conversions)), with :math:`\lambda = \log(a^2/\sigma^2)`.
+
+    Args:
+        eps_model: ``eps_model(x_t, log_snr)``, ``(B, D), (B,) -> (B, D)`` (a
+            :class:`lecture_code.ddpm.denoiser.Denoiser`, evaluated in float32).
+    """
+
+    def score_at_level(x: torch.Tensor, a: float, sigma: float) -> torch.Tensor:
+        log_snr = torch.full((x.shape[0],), math.log(a**2 / sigma**2))
+        return score_from_eps(eps_model(x.float(), log_snr).double(), sigma)
+
+    return score_at_level

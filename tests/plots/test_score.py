@@ -32,3 +32,10 @@ def test_score_error_on_log_axes_and_shapes_checked():
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="one shape"):
         plot_score_error(ax, [0.1, 0.5], [0.2], [0.01, 0.001])
+
+
+def test_score_errors_of_two_models_share_one_axis_with_a_legend():
+    ax = Figure().subplots()
+    plot_score_error(ax, [0.1, 0.5], [0.2, 0.01], [0.01, 0.001], label="a")
+    plot_score_error(ax, [0.1, 0.5], [0.3, 0.02], [0.01, 0.001], label="b", color="k")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
