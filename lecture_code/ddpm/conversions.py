@@ -15,8 +15,8 @@ and each determines the other two:
 
 - the noise :math:`\hat{\boldsymbol{\epsilon}}` (the noise predictor
   :math:`\boldsymbol{\epsilon}_\theta` of Part I);
-- the clean data :math:`\hat{\mathbf{x}}_0`, the output of the denoiser :math:`D`, the common
-  currency of the samplers of Part II;
+- the clean data :math:`\hat{\mathbf{x}}_0`, the output of a denoiser
+  :math:`\hat{\mathbf{x}}_0(\mathbf{x}_t)`, the common currency of the samplers of Part II;
 - the score :math:`\mathbf{s} = \nabla\log q(\mathbf{x}_t)` of the noised data.
 
 Solving the line above for :math:`\mathbf{x}_0` gives (eq. (elbo-x0-eps))
@@ -166,8 +166,8 @@ def x_0_from_score(
     sigma: float | torch.Tensor,
 ) -> torch.Tensor:
     r"""Tweedie's formula, :math:`\hat{\mathbf{x}}_0 = (\mathbf{x}_t + \sigma^2\mathbf{s})/a`:
-    the denoiser :math:`D` from a score (exact: :math:`\mathbb{E}[\mathbf{x}_0 \mid
-    \mathbf{x}_t]` from :math:`\nabla\log q(\mathbf{x}_t)`).
+    the denoiser :math:`\hat{\mathbf{x}}_0(\mathbf{x}_t)` from a score (exact:
+    :math:`\mathbb{E}[\mathbf{x}_0 \mid \mathbf{x}_t]` from :math:`\nabla\log q(\mathbf{x}_t)`).
 
     Args:
         x_t: ``(B, ...)`` noised states.
@@ -197,7 +197,7 @@ def score_from_x_0(
 
     Args:
         x_t: ``(B, ...)`` noised states.
-        x_0: ``(B, ...)`` the denoiser's output :math:`D` at ``x_t``.
+        x_0: ``(B, ...)`` the denoiser's output :math:`\hat{\mathbf{x}}_0` at ``x_t``.
         scale: :math:`a > 0`, ``()`` or ``(B,)``.
         sigma: :math:`\sigma > 0`, ``()`` or ``(B,)`` (at :math:`\sigma = 0` there is no score).
 

@@ -28,7 +28,7 @@ from lecture_code.seeding import generator_for
 
 CHAPTER = "book/part2/06_sde"
 
-#: Geometric Brownian motion of the strong-order measurement: (mu, s), steps, paths.
+#: Geometric Brownian motion of the strong-order measurement: (mu, b), steps, paths.
 GBM_STRONG = (0.5, 1.0)
 STRONG_LEVELS = (32, 64, 128, 256, 512)
 N_STRONG = 20000

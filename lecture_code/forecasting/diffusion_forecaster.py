@@ -1,8 +1,8 @@
 r"""The conditional diffusion forecaster: a score-based model of the one-step residual.
 
 The normalised residual :math:`\mathbf{x}_0 = (\mathbf{u}_{n+1} - \mathbf{u}_n - \mu_r)/s_r` is
-drawn given :math:`\mathbf{u}_n` by a sampler of :mod:`lecture_code.score.samplers`, from the
-score of a learned conditional denoiser
+drawn given :math:`\mathbf{u}_n` by a sampler of :mod:`lecture_code.score.samplers`, which takes
+the learned conditional denoiser
 (:class:`lecture_code.forecasting.networks.RingDenoiser`). The encoder of the denoiser reads the
 current state once per chunk of states; the sampler then evaluates only its head, ``nfe`` times
 per forecast step.
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import torch
 
-from lecture_code.ddpm.conversions import score_from_x_0
 from lecture_code.forecasting.fit import Scaling
 from lecture_code.forecasting.forecasters import NetworkForecaster
 from lecture_code.forecasting.networks import RingDenoiser
-from lecture_code.score.samplers import SAMPLERS
+from lecture_code.score.samplers import SAMPLERS, sample
 from lecture_code.score.sde import VPSDE, prior_sample
 from lecture_code.validation import check_choice, check_int
 
@@ -31,12 +30,12 @@ __all__ = ["DiffusionForecaster"]
 
 class DiffusionForecaster(NetworkForecaster):
     r"""The conditional diffusion forecaster: the normalised residual is drawn by a sampler of
-    :mod:`lecture_code.score.samplers` from the score of the learned conditional denoiser.
+    :mod:`lecture_code.score.samplers` from the learned conditional denoiser.
 
     For every chunk of states the encoder runs once
-    (:meth:`~lecture_code.forecasting.networks.RingDenoiser.condition`); the sampler then calls the
-    score :math:`(a(t)\,D - \mathbf{x}_t)/\sigma(t)^2` (eq. (tweedie-vp)) with
-    :math:`D` from the head alone, ``nfe`` times.
+    (:meth:`~lecture_code.forecasting.networks.RingDenoiser.condition`); the sampler then calls
+    the denoiser :math:`\hat{\mathbf{x}}_0(\mathbf{x}_t, t)`, the head alone applied to
+    :math:`\mathbf{x}_t/a(t)` at the level :math:`\nu(t)`, ``nfe`` times.
 
     Args:
         network: the trained :class:`~lecture_code.forecasting.networks.RingDenoiser`.
@@ -44,7 +43,8 @@ class DiffusionForecaster(NetworkForecaster):
         K: number of sites.
         sde: the VP-SDE it was trained with.
         sampler: a name in :data:`lecture_code.score.samplers.SAMPLERS`.
-        n_steps: the sampler's ``n_steps``.
+        n_steps: the number of levels of the sampler's default grid
+            (:func:`lecture_code.score.samplers.sample`).
         chunk: states per sampler call.
         name: the label in results.
     """
@@ -75,13 +75,12 @@ class DiffusionForecaster(NetworkForecaster):
         condition = self.network.condition(self.scaling.states(u))
         sde = self.sde
 
-        def score_fn(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        def denoiser(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             nu = sde.nu(t).to(torch.float32)  # the noise level of x_hat = x_t / a(t)
             x_hat = x_t / sde.scale(t).to(torch.float32)[:, None]
-            x_0_hat = self.network.denoise(x_hat, nu, condition)
-            return score_from_x_0(x_t, x_0_hat, sde.scale(t), sde.sigma(t))
+            return self.network.denoise(x_hat, nu, condition)
 
         x_T = prior_sample(sde, tuple(u.shape), generator)
-        x_0, nfe = SAMPLERS[self.sampler](score_fn, sde, x_T, self.n_steps, generator)
+        x_0, nfe = sample(self.sampler, denoiser, sde, x_T, self.n_steps, generator)
         self.nfe = nfe
         return x_0

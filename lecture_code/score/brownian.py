@@ -11,8 +11,8 @@ A Brownian motion :math:`W` has independent Gaussian increments,
 with the *same* increments :math:`\Delta W_k` that drive the exact solution when the strong
 error :math:`\mathbb{E}|X_T - X_T^h|` is measured (:func:`coarsen` sums fine increments into
 coarse ones, so every step size sees one Brownian path). Geometric Brownian motion
-:math:`dX = \mu X\,dt + s X\,dW` has the closed form (eq. (sde-gbm))
-:math:`X_T = X_0\exp\big((\mu - \tfrac12 s^2)T + sW_T\big)`, and
+:math:`dX = \mu X\,dt + b X\,dW` has the closed form (eq. (sde-gbm))
+:math:`X_T = X_0\exp\big((\mu - \tfrac12 b^2)T + bW_T\big)`, and
 :math:`\mathbb{E}X_T = X_0 e^{\mu T}`, while the Euler–Maruyama mean is exactly
 :math:`X_0(1 + \mu h)^{T/h}`. Euler–Maruyama has strong order 1/2 for multiplicative noise
 (order 1 when :math:`g` does not depend on :math:`X`) and weak order 1 (Kloeden and Platen 1992).
@@ -113,11 +113,11 @@ def euler_maruyama(
     return torch.stack(path) if keep_path else x
 
 
-def gbm_exact(x_0: float, mu: float, s: float, T: float, w_T: torch.Tensor) -> torch.Tensor:
+def gbm_exact(x_0: float, mu: float, b: float, T: float, w_T: torch.Tensor) -> torch.Tensor:
     r"""Geometric Brownian motion at time ``T`` given :math:`W_T` (eq. (sde-gbm)):
-    :math:`X_0\exp((\mu - s^2/2)T + sW_T)`; ``w_T`` of any shape."""
+    :math:`X_0\exp((\mu - b^2/2)T + bW_T)`; ``w_T`` of any shape."""
     check_tensor("w_T", w_T)
-    return x_0 * torch.exp((mu - 0.5 * s**2) * T + s * w_T)
+    return x_0 * torch.exp((mu - 0.5 * b**2) * T + b * w_T)
 
 
 def fit_slope(h: torch.Tensor, error: torch.Tensor) -> float:
@@ -160,7 +160,7 @@ class OrderMeasurement:
 
 def gbm_orders(
     mu: float,
-    s: float,
+    b: float,
     n_paths: int,
     levels: tuple[int, ...],
     generator: torch.Generator,
@@ -175,7 +175,7 @@ def gbm_orders(
     strong error compares each approximation with the exact :math:`X_T` of its own path.
 
     Args:
-        mu, s: drift and volatility of :math:`dX = \mu X dt + s X dW`.
+        mu, b: drift rate and volatility of :math:`dX = \mu X dt + b X dW`.
         n_paths: number of paths, divisible by ``n_batches``.
         levels: numbers of steps, increasing, each dividing the last.
         generator: the source of the Brownian paths.
@@ -190,12 +190,12 @@ def gbm_orders(
         raise ValueError(f"levels must be step counts that divide the last one, got {levels}")
     fine = levels[-1]
     dw = brownian_increments(n_paths, fine, T, generator)
-    x_T = gbm_exact(x_0, mu, s, T, dw.sum(dim=0))
+    x_T = gbm_exact(x_0, mu, b, T, dw.sum(dim=0))
     start = torch.full((n_paths,), x_0, dtype=torch.float64)
     errors, diffs, hs = [], [], []
     for n in levels:
         x_h = euler_maruyama(
-            lambda x, t: mu * x, lambda x, t: s * x, start, coarsen(dw, fine // n), T
+            lambda x, t: mu * x, lambda x, t: b * x, start, coarsen(dw, fine // n), T
         )
         errors.append((x_T - x_h).abs())
         diffs.append(x_T - x_h)

@@ -8,16 +8,21 @@ The unadjusted Langevin algorithm (eq. (score-langevin)) takes steps
     + \sqrt{\eta}\,\mathbf{z}_k, \qquad \mathbf{z}_k \sim \mathcal{N}(\mathbf{0}, \mathbf{I}),
 
 the Euler–Maruyama discretisation of the Langevin diffusion
-:math:`d\mathbf{x} = \tfrac12\nabla\log p\,dt + d\mathbf{W}`, whose stationary law is
-:math:`p`. The chain's own stationary law differs from :math:`p` by :math:`O(\eta)` and tends to
-:math:`p` as :math:`\eta \to 0` (Roberts and Tweedie 1996) (:func:`langevin`). Between
+:math:`d\mathbf{x} = \tfrac12\nabla\log p\,dt + d\mathbf{w}`, whose stationary law is
+:math:`p` (:func:`langevin`). For a Lipschitz and dissipative score (a Gaussian mixture's is
+both), the chain's own stationary law differs from :math:`p` by :math:`O(\eta)` and tends to
+:math:`p` as :math:`\eta \to 0` (Talay and Tubaro 1990; Durmus and Moulines 2017); for a score
+that grows faster than linearly the chain can be transient (Roberts and Tweedie 1996). Between
 well-separated modes the chain almost never crosses, so the mode weights stay those of the
 initial law; annealed Langevin (Song and Ermon 2019, eq. (score-annealed)) runs the chain on the
 noised laws :math:`q_{\sigma_1}, \dots, q_{\sigma_L}` for decreasing :math:`\sigma_i`, where the
 broad early laws let the particles move between modes, with step
 :math:`\eta_i = \texttt{step\_scale}\cdot\sigma_i^2` (:func:`annealed_langevin`).
 
-References: G. O. Roberts, R. L. Tweedie, "Exponential convergence of Langevin distributions and
+References: D. Talay, L. Tubaro, "Expansion of the global error for numerical schemes solving
+stochastic differential equations", Stoch. Anal. Appl. 8 (1990); A. Durmus, É. Moulines,
+"Nonasymptotic convergence analysis for the unadjusted Langevin algorithm", Ann. Appl. Probab.
+27 (2017); G. O. Roberts, R. L. Tweedie, "Exponential convergence of Langevin distributions and
 their discrete approximations", Bernoulli 2 (1996); Y. Song, S. Ermon, "Generative modeling by
 estimating gradients of the data distribution", NeurIPS 2019, arXiv:1907.05600.
 
@@ -145,7 +150,7 @@ class ModeWeightStudy:
         weight: :math:`w_1`, the weight of the left mode (the right one has :math:`1 - w_1`).
         half_distance: the modes sit at :math:`(\mp d, 0)`.
         std: the standard deviation of each mode, per axis.
-        half_width: the initial law is uniform on :math:`[-L, L]^2`.
+        half_width: :math:`R`, the initial law is uniform on :math:`[-R, R]^2`.
         n: number of particles.
         step: :math:`\eta` of the plain chain.
         n_steps: steps of the plain chain.

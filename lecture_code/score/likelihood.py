@@ -1,7 +1,7 @@
 r"""Running a noising process backwards, and exact likelihoods by the probability-flow ODE.
 
 For a :class:`~lecture_code.score.processes.NoiseProcess` with drift :math:`\mathbf{f}` and
-diffusion :math:`g`, the reverse-time SDE (Anderson 1982, eq. (sde-reverse)) and the
+diffusion :math:`g`, the reverse-time SDE (Anderson 1982, eq. (sde-reverse-time)) and the
 probability-flow ODE (eq. (pf-ode)) have the drifts
 
 .. math::
@@ -20,11 +20,21 @@ the instantaneous change of variables (Chen et al. 2018, eq. (sde-cov)),
 The divergence is computed exactly by automatic differentiation (:func:`divergence`, one
 backward pass per coordinate) or estimated by Hutchinson's trick (:func:`hutchinson_divergence`,
 :math:`\mathbb{E}[\mathbf{v}^\top\mathbf{J}\mathbf{v}] = \operatorname{tr}\mathbf{J}` for
-:math:`\mathbb{E}[\mathbf{v}\mathbf{v}^\top] = \mathbf{I}`; Grathwohl et al. 2019). The exact
+:math:`\mathbb{E}[\mathbf{v}\mathbf{v}^\top] = \mathbf{I}`; Hutchinson 1989, applied to
+continuous normalising flows by Grathwohl et al. 2019). The exact
 score of a Gaussian mixture is :func:`mixture_score`.
 
+References:
+    B. D. O. Anderson, "Reverse-time diffusion equation models", Stoch. Proc. Appl. 12, 1982.
+    M. F. Hutchinson, "A stochastic estimator of the trace of the influence matrix for Laplacian
+    smoothing splines", Communications in Statistics - Simulation and Computation 18(3), 1989.
+    R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud, "Neural ordinary differential
+    equations", NeurIPS 2018, arXiv:1806.07366.
+    W. Grathwohl, R. T. Q. Chen, J. Bettencourt, I. Sutskever, D. Duvenaud, "FFJORD: free-form
+    continuous dynamics for scalable reversible generative models", ICLR 2019, arXiv:1810.01367.
+
 Book: chapter 6, "Stochastic differential equations" (:doc:`/book/part2/06_sde`), sections
-"Running the process backwards" and "Exact likelihoods", eqs. (sde-reverse), (pf-ode),
+"Running the process backwards" and "Exact likelihoods", eqs. (sde-reverse-time), (pf-ode),
 (sde-cov), (sde-ode-loglik).
 """
 
@@ -83,7 +93,7 @@ def reverse_sde_sample(
     t_end: float = 0.0,
     keep_path: bool = False,
 ) -> torch.Tensor:
-    r"""Euler–Maruyama for the reverse SDE (eq. (sde-reverse)) from :math:`t = 1` to ``t_end``:
+    r"""Euler–Maruyama for the reverse SDE (eq. (sde-reverse-time)) from :math:`t = 1` to ``t_end``:
     :math:`\mathbf{x} \leftarrow \mathbf{x} - h(\mathbf{f} - g^2\mathbf{s}) + g\sqrt h\,
     \mathbf{z}`.
 

@@ -1,18 +1,18 @@
 r"""Noising processes as SDEs: one protocol, the VP and the VE process, and their marginals.
 
-A noising process is a linear Itô SDE :math:`d\mathbf{x} = f(t)\mathbf{x}\,dt + g(t)\,
+A noising process is a linear Itô SDE :math:`d\mathbf{x} = -\gamma(t)\mathbf{x}\,dt + g(t)\,
 d\mathbf{w}` whose marginal given the data is :math:`\mathbf{x}_t = a(t)\mathbf{x}_0 +
 \sigma(t)\boldsymbol{\epsilon}` (eq. (sde-linear-marginal)), with
 
 .. math::
-    a(t) = e^{\int_0^t f}, \qquad \sigma(t)^2 = a(t)^2 \int_0^t \frac{g(s)^2}{a(s)^2}\,ds .
+    a(t) = e^{-\int_0^t \gamma}, \qquad \sigma(t)^2 = a(t)^2 \int_0^t \frac{g(u)^2}{a(u)^2}\,du .
 
 :class:`NoiseProcess` is the protocol both processes of this chapter meet: ``scale(t)``,
 ``sigma(t)``, ``drift(x, t)`` and ``diffusion(t)``.
 
-- :class:`lecture_code.score.sde.VPSDE` (eq. (vp-sde)): :math:`f = -\beta/2`,
+- :class:`lecture_code.score.sde.VPSDE` (eq. (vp-sde)): :math:`\gamma = \beta/2`,
   :math:`g = \sqrt\beta`, the limit of DDPM.
-- :class:`VEProcess` (eq. (ve-sde)): :math:`f = 0` and :math:`g(t)^2 = d\,\bar\sigma(t)^2/dt`
+- :class:`VEProcess` (eq. (ve-sde)): :math:`\gamma = 0` and :math:`g(t)^2 = d\,\bar\sigma(t)^2/dt`
   for the geometric noise level :math:`\bar\sigma(t) = \sigma_{\min}(\sigma_{\max}/
   \sigma_{\min})^t` of NCSN (Song and Ermon 2019), so that :math:`a = 1` and
   :math:`\sigma(t)^2 = \bar\sigma(t)^2 - \sigma_{\min}^2` (eq. (ve-marginal)).

@@ -9,8 +9,9 @@ its standard error, and difference two objectives on the same draws (common rand
   \nabla\log p(\mathbf{x})\rVert^2` (:func:`explicit_score_matching`).
 - Implicit score matching (Hyvärinen 2005, eq. (score-ism)), which does not:
   :math:`J_{\text{ISM}}(\mathbf{s}) = \mathbb{E}[\operatorname{tr}\nabla\mathbf{s}(\mathbf{x})
-  + \tfrac12\lVert\mathbf{s}(\mathbf{x})\rVert^2]`, equal to :math:`J_{\text{ESM}}` minus a
-  constant (eq. (score-ism-equiv)) (:func:`implicit_score_matching`; the divergence
+  + \tfrac12\lVert\mathbf{s}(\mathbf{x})\rVert^2]`, equal to :math:`J_{\text{ESM}}` minus half
+  the Fisher information :math:`F(p) = \mathbb{E}\lVert\nabla\log p\rVert^2` (eq.
+  (score-ism-equiv)) (:func:`implicit_score_matching`; the divergence
   :math:`\operatorname{tr}\nabla\mathbf{s}` by automatic differentiation, :func:`divergence`,
   or by random projections :math:`\mathbf{v}^\top\nabla\mathbf{s}\,\mathbf{v}`,
   :func:`sliced_divergence`).
@@ -18,7 +19,7 @@ its standard error, and difference two objectives on the same draws (common rand
   :math:`\tilde{\mathbf{x}} = a\mathbf{x} + \sigma\boldsymbol{\epsilon}`,
   :math:`J_{\text{DSM}}(\mathbf{s}) = \tfrac12\mathbb{E}\lVert\mathbf{s}(\tilde{\mathbf{x}}) +
   \boldsymbol{\epsilon}/\sigma\rVert^2`, equal to the explicit objective for the noised law
-  plus a constant (eq. (score-dsm-equiv)) (:func:`denoising_score_matching`).
+  plus the constant :math:`V_\sigma` (eq. (score-dsm-equiv)) (:func:`denoising_score_matching`).
 
 Tweedie's formula (eq. (score-tweedie)), :math:`\mathbb{E}[\mathbf{x} \mid \tilde{\mathbf{x}}]
 = (\tilde{\mathbf{x}} + \sigma^2\nabla\log q(\tilde{\mathbf{x}}))/a`, is

@@ -7,7 +7,11 @@ The forward process noises data :math:`\mathbf{x}_0 \sim p_0` by the Itô SDE (e
     \qquad \beta(t) = \beta_{\min} + t\,(\beta_{\max} - \beta_{\min}), \quad t \in [0, 1],
 
 the continuous-time limit of DDPM's chain :math:`\mathbf{x}_i = \sqrt{1 - \beta_i}\,
-\mathbf{x}_{i-1} + \sqrt{\beta_i}\,\boldsymbol{\epsilon}` with :math:`\beta_i = \beta(i/N)/N`.
+\mathbf{x}_{i-1} + \sqrt{\beta_i}\,\boldsymbol{\epsilon}`, :math:`i = 1, \dots, N`. Part I's
+linear schedule (:func:`lecture_code.ddpm.schedules.linear_schedule` with its default end
+points, eq. (fwd-linear), for :math:`N > 20`, where they are not capped) is exactly
+:math:`\beta_i = \beta\big((i-1)/(N-1)\big)/N`; the limit proposition of the book writes
+:math:`\beta(i/N)/N`, which differs from it by :math:`\mathcal{O}(1/N^2)` per step.
 The drift is linear, so the marginal given :math:`\mathbf{x}_0` is Gaussian (eq. (vp-marginal)):
 
 .. math::
@@ -32,7 +36,7 @@ samplers, :math:`\mathbf{x}_t / a(t) = \mathbf{x}_0 + \nu(t)\,\boldsymbol{\epsil
 the noise in :math:`\mathbf{x}_t`).
 
 Sampling runs, from :math:`t = 1` back to :math:`t \approx 0`, the reverse-time SDE
-(Anderson 1982) or the probability-flow ODE (eq. (pf-ode)),
+(Anderson 1982, eq. (sde-reverse-time)) or the probability-flow ODE (eq. (pf-ode)),
 
 .. math::
     \begin{aligned}
@@ -44,8 +48,9 @@ Sampling runs, from :math:`t = 1` back to :math:`t \approx 0`, the reverse-time 
 
 with :math:`\mathbf{f} = -\frac12\beta\mathbf{x}` and :math:`g = \sqrt\beta`; both have the
 marginals :math:`p_t` of the forward SDE (:func:`reverse_drift`). Tweedie's formula links the
-score to the denoiser :math:`D(\mathbf{x}_t, t) = \mathbb{E}[\mathbf{x}_0 \mid \mathbf{x}_t]`
-(eq. (tweedie-vp)), :math:`\nabla \log p_t(\mathbf{x}_t) = (a\,D - \mathbf{x}_t)/\sigma^2`:
+score to the posterior mean :math:`\hat{\mathbf{x}}_0(\mathbf{x}_t, t) =
+\mathbb{E}[\mathbf{x}_0 \mid \mathbf{x}_t]` (eq. (tweedie-vp)), :math:`\nabla \log
+p_t(\mathbf{x}_t) = (a\,\hat{\mathbf{x}}_0 - \mathbf{x}_t)/\sigma^2`:
 :func:`lecture_code.ddpm.conversions.score_from_x_0` and its inverse, with ``sde.scale(t)``
 and ``sde.sigma(t)``.
 
@@ -66,8 +71,8 @@ References:
     generative models", NeurIPS 2022, arXiv:2206.00364.
 
 Book: chapter 6, "Stochastic differential equations" (:doc:`/book/part2/06_sde`), eqs. (vp-sde),
-(vp-marginal), (pf-ode), (tweedie-vp); used by chapter 7, "Samplers", and chapter 12, "A diffusion
-forecaster".
+(vp-marginal), (sde-reverse-time), (pf-ode), (tweedie-vp); used by chapter 7, "Samplers", and
+chapter 12, "A diffusion forecaster".
 """
 
 from __future__ import annotations
@@ -247,10 +252,10 @@ def reverse_drift(
     score: torch.Tensor,
     probability_flow: bool = False,
 ) -> torch.Tensor:
-    r"""Drift of the reverse-time SDE, :math:`\mathbf{f} - g^2 \nabla\log p_t` (Anderson 1982),
-    or of the probability-flow ODE, :math:`\mathbf{f} - \frac12 g^2 \nabla\log p_t`,
-    eq. (pf-ode). Time runs backwards: a step of length :math:`h` moves from :math:`t` to
-    :math:`t - h` by :math:`\mathbf{x} - h \cdot` (this drift).
+    r"""Drift of the reverse-time SDE, :math:`\mathbf{f} - g^2 \nabla\log p_t` (Anderson 1982,
+    eq. (sde-reverse-time)), or of the probability-flow ODE, :math:`\mathbf{f} - \frac12 g^2
+    \nabla\log p_t`, eq. (pf-ode). Time runs backwards: a step of length :math:`h` moves from
+    :math:`t` to :math:`t - h` by :math:`\mathbf{x} - h \cdot` (this drift).
 
     Args:
         sde: the VP-SDE.

@@ -145,3 +145,13 @@ def test_probability_flow_drift_takes_half_the_score_term():
 def test_bad_inputs_raise_errors_naming_the_value(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("N", [100, 1000])
+def test_part_one_linear_schedule_is_beta_on_the_grid_i_minus_one_over_n_minus_one(N):
+    # The docstring's claim: beta_i = beta((i - 1) / (N - 1)) / N, not beta(i / N) / N.
+    grid = torch.arange(N, dtype=torch.float64) / (N - 1)
+    expected = SDE.beta(grid) / N
+    assert torch.allclose(linear_schedule(N).beta[1:], expected, rtol=1e-12, atol=0.0)
+    off_grid = SDE.beta(torch.arange(1, N + 1, dtype=torch.float64) / N) / N
+    assert not torch.allclose(linear_schedule(N).beta[1:], off_grid, rtol=1e-6, atol=0.0)
