@@ -100,7 +100,7 @@ def plot_error_vs_nfe(
             label=None if dashed else label,
         )
     if floor is not None:
-        ax.axhline(floor, color=COLORS["climatology"], linestyle=":", label="learned score's floor")
+        ax.axhline(floor, color=COLORS["data"], linestyle=":", label="learned score's floor")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("network evaluations (NFE)")

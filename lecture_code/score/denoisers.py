@@ -13,9 +13,10 @@ the score the reverse SDE needs is :math:`\nabla\log p_t = (a\hat{\mathbf{x}}_0 
   output's shape checked and its calls counted: the number of network function evaluations
   (NFE) is counted, never computed from a formula;
 - :func:`denoiser_from_score`: a score model as a denoiser (Tweedie's formula);
-- :func:`gaussian_denoiser`: the exact denoiser of Gaussian data :math:`\mathcal{N}(\mathbf{m},
-  \operatorname{diag}\mathbf{v})`, affine in :math:`\mathbf{x}_t`, so that every deterministic
-  sampler is an affine map (chapter 7, section "Discretisation error alone");
+- :func:`gaussian_denoiser`: the exact denoiser of Gaussian data
+  :math:`\mathcal{N}(\boldsymbol{\mu}, \operatorname{diag}\mathbf{v})`, affine in
+  :math:`\mathbf{x}_t`, so that every deterministic sampler is an affine map (chapter 7,
+  section "Discretisation error alone");
 - :func:`mixture_denoiser`: the exact denoiser of a Gaussian mixture (responsibility-weighted
   component posterior means).
 
@@ -81,11 +82,12 @@ class CountedDenoiser:
         r"""The score :math:`(a\hat{\mathbf{x}}_0 - \mathbf{x})/\sigma^2` at ``x`` (one call)."""
         return score_from_x_0(x, self(x, t), self.sde.scale(t), self.sde.sigma(t))
 
-    def in_nu(self, x_hat: torch.Tensor, nu: float) -> torch.Tensor:
+    def in_nu(self, x_hat: torch.Tensor, nu: float, t: float | None = None) -> torch.Tensor:
         r"""The denoiser in Karras et al.'s coordinates: :math:`\hat{\mathbf{x}}_0` at the state
         :math:`\mathbf{x}_t = a(t)\hat{\mathbf{x}}` of the time with noise-to-signal ratio
-        ``nu`` (one call)."""
-        t = float(self.sde.t_from_nu(nu))
+        ``nu`` (one call); ``t``, when given, is that time (a grid's exact time, which the
+        inverse :meth:`~lecture_code.score.sde.VPSDE.t_from_nu` would round)."""
+        t = float(self.sde.t_from_nu(nu)) if t is None else t
         return self(float(self.sde.scale(t)) * x_hat, t)
 
 
@@ -102,19 +104,19 @@ def denoiser_from_score(
 
 
 def gaussian_denoiser(mean: torch.Tensor, var: torch.Tensor, sde: VPSDE) -> Denoiser:
-    r"""The exact denoiser of :math:`\mathbf{x}_0 \sim \mathcal{N}(\mathbf{m},
+    r"""The exact denoiser of :math:`\mathbf{x}_0 \sim \mathcal{N}(\boldsymbol{\mu},
     \operatorname{diag}\mathbf{v})`:
 
     .. math::
-        \hat{\mathbf{x}}_0(\mathbf{x}_t, t) = \mathbf{m} + \frac{a\,\mathbf{v}}{a^2\mathbf{v} +
-        \sigma^2}\,(\mathbf{x}_t - a\mathbf{m}),
+        \hat{\mathbf{x}}_0(\mathbf{x}_t, t) = \boldsymbol{\mu} + \frac{a\,\mathbf{v}}
+        {a^2\mathbf{v} + \sigma^2}\,(\mathbf{x}_t - a\boldsymbol{\mu}),
 
     the posterior mean of a Gaussian prior under the Gaussian likelihood
     :math:`\mathbf{x}_t \mid \mathbf{x}_0 \sim \mathcal{N}(a\mathbf{x}_0, \sigma^2\mathbf{I})`,
     coordinate by coordinate.
 
     Args:
-        mean: ``(D,)`` the data mean :math:`\mathbf{m}`.
+        mean: ``(D,)`` the data mean :math:`\boldsymbol{\mu}`.
         var: ``(D,)`` the data variances :math:`\mathbf{v} > 0`.
         sde: the process.
     """

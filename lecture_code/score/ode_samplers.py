@@ -140,18 +140,20 @@ def heun(
     n = len(nus) - 1
     chi = min(s_churn / n, math.sqrt(2.0) - 1.0)
     x = x_T / float(sde.scale(times[0]))
-    for nu, nu_next in itertools.pairwise(nus):
+    # The grid's own times, exact at nu(1); a raised level nu_hat gets its time from nu.
+    levels = list(zip(nus[:-1], nus[1:], times, [*times[1:], None], strict=True))
+    for nu, nu_next, t, t_next in levels:
         if chi > 0:
             nu_hat = min(nu * (1.0 + chi), sde.nu_max)
             z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
             x = x + s_noise * math.sqrt(max(nu_hat**2 - nu**2, 0.0)) * z
-            nu = nu_hat
-        d = (x - model.in_nu(x, nu)) / nu
+            nu, t = nu_hat, None
+        d = (x - model.in_nu(x, nu, t)) / nu
         x_pred = x + (nu_next - nu) * d
         if nu_next == 0.0:
             x = x_pred
         else:
-            d_next = (x_pred - model.in_nu(x_pred, nu_next)) / nu_next
+            d_next = (x_pred - model.in_nu(x_pred, nu_next, t_next)) / nu_next
             x = x + (nu_next - nu) * 0.5 * (d + d_next)
     return x, model.nfe
 

@@ -2,25 +2,25 @@ r"""Measuring a sampler's error: exactly for Gaussian data, against a fine refer
 mixture, and its order of convergence in the number of network evaluations.
 
 **Gaussian data: discretisation error alone, in closed form.** For :math:`\mathbf{x}_0 \sim
-\mathcal{N}(\mathbf{m}, \operatorname{diag}\mathbf{v})` the exact denoiser
+\mathcal{N}(\boldsymbol{\mu}, \operatorname{diag}\mathbf{v})` the exact denoiser
 (:func:`lecture_code.score.denoisers.gaussian_denoiser`) is affine in :math:`\mathbf{x}_t`, and
 every step of a deterministic sampler combines :math:`\mathbf{x}_t` and
 :math:`\hat{\mathbf{x}}_0` linearly, so the whole sampler is an affine map :math:`\mathbf{x}_T
 \mapsto \mathbf{A}\mathbf{x}_T + \mathbf{b}`, diagonal because the data's coordinates are
-independent. Started from the exact law :math:`\mathcal{N}(\mathbf{m}_T, \operatorname{diag}
+independent. Started from the exact law :math:`\mathcal{N}(\boldsymbol{\mu}_T, \operatorname{diag}
 \mathbf{v}_T)` at the first level (:func:`gaussian_start`), its output is Gaussian with mean
-:math:`\mathbf{A}\mathbf{m}_T + \mathbf{b}` and variances :math:`A_{jj}^2 v_{T,j}`
+:math:`\mathbf{A}\boldsymbol{\mu}_T + \mathbf{b}` and variances :math:`A_{jj}^2 v_{T,j}`
 (:func:`affine_pushforward`, which reads :math:`\mathbf{A}` and :math:`\mathbf{b}` off
 :math:`D + 1` runs). The exact flow ends, after Tweedie's jump at :math:`t_{\min}`, at the law
 of :math:`\hat{\mathbf{x}}_0(\mathbf{x}_{t_{\min}})` (:func:`gaussian_target`),
 
 .. math::
-    \mathcal{N}\Big(\mathbf{m}, \frac{a^2\mathbf{v}^2}{a^2\mathbf{v} + \sigma^2}\Big)
+    \mathcal{N}\Big(\boldsymbol{\mu}, \frac{a^2\mathbf{v}^2}{a^2\mathbf{v} + \sigma^2}\Big)
     \quad\text{at } t_{\min},
 
 and the distance between two Gaussians with diagonal covariances is the closed-form
 Wasserstein-2 distance (:func:`w2_diagonal`, eq. (samplers-w2)),
-:math:`W_2^2 = \lVert\mathbf{m}_1 - \mathbf{m}_2\rVert^2 + \sum_j(\sqrt{v_{1,j}} -
+:math:`W_2^2 = \lVert\boldsymbol{\mu}_1 - \boldsymbol{\mu}_2\rVert^2 + \sum_j(\sqrt{v_{1,j}} -
 \sqrt{v_{2,j}})^2`. No Monte Carlo enters: the error measured is the discretisation's, to
 rounding.
 
@@ -69,8 +69,9 @@ def gaussian_start(
     mean: torch.Tensor, var: torch.Tensor, sde: VPSDE, nu_0: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The law of :math:`\mathbf{x}_t` at the level :math:`\nu_0` for data
-    :math:`\mathcal{N}(\mathbf{m}, \operatorname{diag}\mathbf{v})`: mean :math:`a\mathbf{m}`,
-    variances :math:`a^2\mathbf{v} + \sigma^2` (eq. (vp-marginal)). ``mean``, ``var``: ``(D,)``."""
+    :math:`\mathcal{N}(\boldsymbol{\mu}, \operatorname{diag}\mathbf{v})`: mean
+    :math:`a\boldsymbol{\mu}`, variances :math:`a^2\mathbf{v} + \sigma^2` (eq. (vp-marginal)).
+    ``mean``, ``var``: ``(D,)``."""
     mean, var = _mean_var(mean, var)
     t = float(sde.t_from_nu(nu_0))
     a, s = float(sde.scale(t)), float(sde.sigma(t))
@@ -81,7 +82,7 @@ def gaussian_target(
     mean: torch.Tensor, var: torch.Tensor, sde: VPSDE
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The law of :math:`\hat{\mathbf{x}}_0(\mathbf{x}_{t_{\min}})` for
-    :math:`\mathbf{x}_{t_{\min}} \sim p_{t_{\min}}`: mean :math:`\mathbf{m}`, variances
+    :math:`\mathbf{x}_{t_{\min}} \sim p_{t_{\min}}`: mean :math:`\boldsymbol{\mu}`, variances
     :math:`a^2\mathbf{v}^2/(a^2\mathbf{v} + \sigma^2)` at :math:`t_{\min}`; where every sampler
     converges as its steps shrink. ``mean``, ``var``: ``(D,)``."""
     mean, var = _mean_var(mean, var)
@@ -99,11 +100,12 @@ def affine_pushforward(
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     r"""The exact output law of a deterministic sampler whose map is affine and diagonal (an
     ODE sampler with :func:`lecture_code.score.denoisers.gaussian_denoiser`), started from
-    :math:`\mathcal{N}(\mathbf{m}_T, \operatorname{diag}\mathbf{v}_T)`.
+    :math:`\mathcal{N}(\boldsymbol{\mu}_T, \operatorname{diag}\mathbf{v}_T)`.
 
-    The sampler is run on the points :math:`\mathbf{m}_T`, :math:`\mathbf{m}_T + \mathbf{e}_j`
-    and :math:`\mathbf{m}_T + 2\mathbf{e}_j`: the first gives the output mean, the differences
-    the diagonal of :math:`\mathbf{A}`; the third checks that the map is affine.
+    The sampler is run on the points :math:`\boldsymbol{\mu}_T`,
+    :math:`\boldsymbol{\mu}_T + \mathbf{e}_j` and :math:`\boldsymbol{\mu}_T + 2\mathbf{e}_j`: the
+    first gives the output mean, the differences the diagonal of :math:`\mathbf{A}`; the third
+    checks that the map is affine.
 
     Args:
         sampler: ``sampler(denoiser, sde, grid, x_T, generator)``, deterministic.
@@ -144,11 +146,11 @@ def affine_pushforward(
 def w2_diagonal(
     mean_1: torch.Tensor, var_1: torch.Tensor, mean_2: torch.Tensor, var_2: torch.Tensor
 ) -> float:
-    r"""The Wasserstein-2 distance between :math:`\mathcal{N}(\mathbf{m}_1,
-    \operatorname{diag}\mathbf{v}_1)` and :math:`\mathcal{N}(\mathbf{m}_2,
+    r"""The Wasserstein-2 distance between :math:`\mathcal{N}(\boldsymbol{\mu}_1,
+    \operatorname{diag}\mathbf{v}_1)` and :math:`\mathcal{N}(\boldsymbol{\mu}_2,
     \operatorname{diag}\mathbf{v}_2)`, eq. (samplers-w2): for commuting covariances the optimal
-    coupling is coordinate-wise and monotone, so :math:`W_2^2 = \lVert\mathbf{m}_1 -
-    \mathbf{m}_2\rVert^2 + \sum_j(\sqrt{v_{1,j}} - \sqrt{v_{2,j}})^2`. All ``(D,)``."""
+    coupling is coordinate-wise and monotone, so :math:`W_2^2 = \lVert\boldsymbol{\mu}_1 -
+    \boldsymbol{\mu}_2\rVert^2 + \sum_j(\sqrt{v_{1,j}} - \sqrt{v_{2,j}})^2`. All ``(D,)``."""
     mean_1, var_1 = _mean_var(mean_1, var_1)
     mean_2, var_2 = _mean_var(mean_2, var_2)
     if mean_1.shape != mean_2.shape:

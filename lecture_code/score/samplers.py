@@ -90,5 +90,7 @@ def sample(
     """
     name = check_choice("sampler", name, SAMPLERS)
     n_steps = check_int("n_steps", n_steps, low=1)
+    if not isinstance(sde, VPSDE):
+        raise TypeError(f"sde must be a VPSDE, got {type(sde).__name__}")
     grid = DEFAULT_GRIDS[name](sde, n_steps)
     return SAMPLERS[name](denoiser, sde, grid, x_T, generator)
