@@ -164,7 +164,7 @@ def build_mode_weights(seed: int, style: str) -> Figure:
     "log-uniform levels, and chapter 4's noise predictor.",
 )
 def build_score_error(seed: int, style: str) -> Figure:
-    fig = Figure(figsize=figsize(style, 0.6, aspect=0.75))
+    fig = Figure(figsize=figsize(style, 0.6, aspect=0.75), layout="constrained")
     ax = fig.subplots()
     errors = score_errors(seed)
     plots.plot_score_error(
@@ -172,14 +172,14 @@ def build_score_error(seed: int, style: str) -> Figure:
         errors["nu"],
         errors["dsm"][:, 0],
         errors["dsm"][:, 1],
-        label="score network (DSM, log-uniform levels)",
+        label="score network",
     )
     plots.plot_score_error(
         ax,
         errors["nu"],
         errors["ddpm"][:, 0],
         errors["ddpm"][:, 1],
-        label="noise predictor of chapter 4",
+        label="chapter 4's noise predictor",
         color=COLORS["reference"],
         marker="s",
     )

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from lecture_code.plots.arrays import ArrayLike, as_array
 from lecture_code.plots.style import COLORS
@@ -103,6 +104,11 @@ def plot_error_vs_nfe(
         ax.axhline(floor, color=COLORS["data"], linestyle=":", label="learned score's floor")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # Plain labels at 1, 2 and 5 times the powers of ten: the NFE ranges span one or two
+    # decades, where the default minor labels (2 x 10^1, 3 x 10^1, ...) overlap.
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("network evaluations (NFE)")
     if legend:
         ax.legend(fontsize="small")

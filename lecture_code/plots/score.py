@@ -96,5 +96,5 @@ def plot_score_error(
     ax.set_xlabel(r"noise-to-signal ratio $\nu = \sigma/a$")
     ax.set_ylabel("relative score error")
     if label is not None:
-        ax.legend()
+        ax.legend(loc="upper right", fontsize="small")
     return ax
