@@ -25,16 +25,23 @@ docstring names the chapter, section and equations it implements. This is the ma
 
 **Part II, the score-based view** -- :mod:`lecture_code.score`:
     chapter 5, score matching: :mod:`~lecture_code.score.score_matching`,
-    :mod:`~lecture_code.score.langevin`;
+    :mod:`~lecture_code.score.langevin`, :mod:`~lecture_code.score.score_network`;
     chapter 6, diffusion as an SDE: :mod:`~lecture_code.score.sde`,
     :mod:`~lecture_code.score.brownian`, :mod:`~lecture_code.score.fokker_planck`,
     :mod:`~lecture_code.score.processes`, :mod:`~lecture_code.score.likelihood`;
-    chapter 7, samplers: :mod:`~lecture_code.score.samplers`.
+    chapter 7, samplers: :mod:`~lecture_code.score.samplers`,
+    :mod:`~lecture_code.score.grids`, :mod:`~lecture_code.score.denoisers`,
+    :mod:`~lecture_code.score.ode_samplers`, :mod:`~lecture_code.score.sde_samplers`,
+    :mod:`~lecture_code.score.sampler_error`;
+    chapter 8, conditional diffusion: :mod:`~lecture_code.score.guidance`,
+    :mod:`~lecture_code.score.random_fields`, :mod:`~lecture_code.score.super_resolution`.
 
 **Part III, probabilistic forecasting** -- :mod:`lecture_code.forecasting`:
     chapter 9, Lorenz-96 and chaos: :mod:`~lecture_code.forecasting.lorenz96`,
-    :mod:`~lecture_code.forecasting.chaos`, :mod:`~lecture_code.forecasting.data`;
+    :mod:`~lecture_code.forecasting.bursts`, :mod:`~lecture_code.forecasting.chaos`,
+    :mod:`~lecture_code.forecasting.data`;
     chapter 10, scoring rules: :mod:`~lecture_code.forecasting.metrics`,
+    :mod:`~lecture_code.forecasting.shape_scores`,
     :mod:`~lecture_code.forecasting.calibration`, :mod:`~lecture_code.forecasting.bootstrap`;
     chapters 11 and 12, the forecasters: :mod:`~lecture_code.forecasting.networks`,
     :mod:`~lecture_code.forecasting.losses`, :mod:`~lecture_code.forecasting.fit`,
@@ -54,6 +61,7 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.plots.forward` (chapters 1-2), :mod:`~lecture_code.plots.families`
     (1), :mod:`~lecture_code.plots.reverse`
     (3-4), :mod:`~lecture_code.plots.score` (5), :mod:`~lecture_code.plots.sde` (6),
+    :mod:`~lecture_code.plots.samplers` (7), :mod:`~lecture_code.plots.conditional` (8),
     :mod:`~lecture_code.plots.lorenz96` (9),
     :mod:`~lecture_code.plots.scoring` (10),
     :mod:`~lecture_code.plots.benchmark` (13);

@@ -15,7 +15,7 @@ import torch
 from matplotlib.figure import Figure
 
 from lecture_code.figures import register
-from lecture_code.forecasting import calibration, metrics
+from lecture_code.forecasting import calibration, metrics, shape_scores
 from lecture_code.plots import scoring as plots
 from lecture_code.plots.style import figsize
 from lecture_code.seeding import generator_for
@@ -44,6 +44,73 @@ RANK_CASES = (
     ("over-dispersed (spread x 2)", 2.0, 0.0),
     ("biased (members + 0.5)", 1.0, 0.5),
 )
+#: Sensitivity figure: spread factors, the quadrature grid of the truth N(0, 1), the levels.
+SENS_S = (0.5, 1.5, 201)
+QUAD_Z = (12.0, 200_001)
+TAIL_LEVELS = (0.01, 0.99)
+
+
+def standardised_excess(score, expected) -> tuple[torch.Tensor, torch.Tensor]:
+    """Spread factors and ``(expected(s) - expected(1)) / sd``, with ``sd`` the per-case standard
+    deviation of ``score(y)`` (the optimal forecast's score) under N(0, 1), by quadrature.
+
+    ``score(y)`` scores the optimal forecast N(0, 1) at the points ``y``; ``expected(s)`` is the
+    expected score of N(0, s^2) under the truth N(0, 1).
+    """
+    z = torch.linspace(-QUAD_Z[0], QUAD_Z[0], QUAD_Z[1], dtype=torch.float64)
+    density = torch.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
+    values = score(z)
+    mean = torch.trapezoid(values * density, z)
+    sd = torch.sqrt(torch.trapezoid((values - mean) ** 2 * density, z))
+    s = torch.linspace(*SENS_S, dtype=torch.float64)
+    one = torch.ones((), dtype=torch.float64)
+    return s, (expected(s) - expected(one)) / sd
+
+
+def sensitivity_curves() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The curves of the sensitivity figure: CRPS, log score and the tail quantile scores."""
+
+    def zeros(t):
+        return torch.zeros_like(t)
+
+    def ones(t):
+        return torch.ones_like(t)
+
+    pairs = {
+        "CRPS": (
+            lambda y: metrics.crps_gaussian(zeros(y), ones(y), y),
+            lambda s: metrics.expected_crps_gaussian(zeros(s), s, 0.0, 1.0),
+        ),
+        "log score": (
+            lambda y: shape_scores.log_score_gaussian(zeros(y), ones(y), y),
+            lambda s: shape_scores.expected_log_score_gaussian(zeros(s), s, 0.0, 1.0),
+        ),
+    }
+    for a in TAIL_LEVELS:
+        pairs[f"quantile score, {a:.0%}"] = (
+            lambda y, a=a: shape_scores.quantile_score_gaussian(zeros(y), ones(y), y, a),
+            lambda s, a=a: shape_scores.expected_quantile_score_gaussian(zeros(s), s, 0.0, 1.0, a),
+        )
+    curves = {}
+    for label, (score, expected) in pairs.items():
+        s, curves[label] = standardised_excess(score, expected)
+    return s, curves
+
+
+@register(
+    "ch10_sensitivity",
+    chapter=CHAPTER,
+    caption="Excess expected score of the forecast N(0, kappa^2) when the truth is N(0, 1), in "
+    "standard deviations of the optimal forecast's per-case score: the CRPS is the flattest "
+    "near kappa = 1; the log score and the tail quantile scores see spread errors several times "
+    "more clearly.",
+)
+def build_sensitivity(seed: int, style: str) -> Figure:
+    fig = Figure(figsize=figsize(style, 0.8, aspect=0.6))
+    ax = fig.subplots()
+    s, curves = sensitivity_curves()
+    plots.plot_sensitivity(ax, s, curves)
+    return fig
 
 
 @register(

@@ -3,7 +3,8 @@
 Chapter -> modules:
 
 - chapter 9, Lorenz-96 and chaos: :mod:`~lecture_code.forecasting.lorenz96` (the system, its
-  integrator and the stochastic truth), :mod:`~lecture_code.forecasting.chaos` (the tangent
+  integrator and the stochastic truth), :mod:`~lecture_code.forecasting.bursts` (the burst
+  forcing of the bursty truth), :mod:`~lecture_code.forecasting.chaos` (the tangent
   linear model, Lyapunov exponents, error growth), :mod:`~lecture_code.forecasting.data`;
 - chapter 10, scoring probabilistic forecasts: :mod:`~lecture_code.forecasting.metrics` (CRPS,
   energy score), :mod:`~lecture_code.forecasting.calibration` (spread-skill, rank histograms,

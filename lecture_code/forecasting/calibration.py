@@ -12,7 +12,9 @@ can be checked on a sample of forecasts and outcomes (book chapter 10):
   ensemble, U-shaped for an under-dispersed one, dome-shaped for an over-dispersed one, sloped
   for a biased one;
 - **the PIT.** For a forecast with a CDF, :math:`P(y)` is uniform on :math:`[0, 1]` (book
-  eq. (pit-uniform)).
+  eq. (pit-uniform)); for an ensemble, the randomised rank (:func:`pit_ensemble`);
+- **flatness, tested.** :func:`rank_flatness_test` turns a rank histogram into a chi-square
+  statistic and its p-value (:func:`chi2_sf`, book eq. (chi2-flatness)).
 
 :func:`synthetic_ensemble` makes forecasts whose calibration is known by construction, to test
 these diagnostics. Conventions as in :mod:`lecture_code.forecasting.metrics`: ensembles
@@ -38,9 +40,12 @@ from lecture_code.forecasting.metrics import _check_ensemble, _check_gaussian, _
 from lecture_code.validation import check_int, check_real, check_tensor
 
 __all__ = [
+    "chi2_sf",
     "ensemble_mean_rmse",
     "ensemble_spread",
+    "pit_ensemble",
     "pit_gaussian",
+    "rank_flatness_test",
     "rank_histogram",
     "rank_of_observation",
     "spread_error_bins",
@@ -244,3 +249,99 @@ def synthetic_ensemble(
     y = (mu + sigma * eps[:, :1, :])[:, 0, :]
     ensemble = mu + bias + dispersion * sigma * eps[:, 1:, :]
     return ensemble, y
+
+
+# --- ranks, PIT and the flatness test ----------------------------------------------------------
+def pit_ensemble(
+    ensemble: torch.Tensor, y: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    r"""Randomised PIT value of the observation in its ensemble (book eq. (rank-uniform)).
+
+    .. math::
+        u = \frac{r + v}{M + 1}, \qquad v \sim \mathcal{U}(0, 1),
+
+    with :math:`r \in \{0, \dots, M\}` the rank of
+    :func:`lecture_code.forecasting.calibration.rank_of_observation` (ties broken at random by
+    ``generator``). For exchangeable members and observation :math:`r` is uniform on
+    :math:`\{0, \dots, M\}`, so :math:`u` is uniform on :math:`(0, 1)`.
+
+    Args:
+        ensemble: ``(B, M, K)`` members.
+        y: ``(B, K)`` observations.
+        generator: breaks ties and draws :math:`v`.
+
+    Returns:
+        ``(B, K)`` float64 values in (0, 1).
+    """
+    ranks = rank_of_observation(ensemble, y, generator)
+    v = torch.rand(ranks.shape, generator=generator, dtype=torch.float64)
+    return (ranks.to(torch.float64) + v) / (ensemble.shape[1] + 1)
+
+
+def chi2_sf(x: torch.Tensor, df: int) -> torch.Tensor:
+    r"""Survival function :math:`\Pr(\chi^2_\nu > x) = \Gamma(\nu/2, x/2)/\Gamma(\nu/2)` of the
+    chi-square law with :math:`\nu` degrees of freedom (the regularised upper incomplete gamma
+    function, :func:`torch.special.gammaincc`).
+
+    Args:
+        x: values >= 0, any shape ``(...)``.
+        df: degrees of freedom >= 1.
+
+    Returns:
+        ``(...)`` float64 probabilities.
+    """
+    check_tensor("x", x)
+    df = check_int("df", df, low=1)
+    if not bool((x >= 0).all()):
+        raise ValueError(f"x must be >= 0, got smallest value {float(x.min())}")
+    x = x.to(torch.float64)
+    return torch.special.gammaincc(torch.full_like(x, df / 2.0), x / 2.0)
+
+
+def rank_flatness_test(
+    ranks: torch.Tensor, M: int, n_bins: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Pearson's chi-square test that ranks are uniform on :math:`\{0, \dots, M\}`, book eq.
+    (chi2-flatness).
+
+    The :math:`M + 1` ranks are pooled into ``n_bins`` groups of :math:`(M + 1)/n_\text{bins}`
+    consecutive ranks (default: one bin per rank, :math:`n_\text{bins} = M + 1`). With counts
+    :math:`c_j` of :math:`n` ranks and expected count :math:`e = n/n_\text{bins}`,
+
+    .. math::
+        \chi^2 = \sum_{j=1}^{n_\text{bins}} \frac{(c_j - e)^2}{e}
+        \;\overset{\text{approx.}}{\sim}\; \chi^2_{n_\text{bins} - 1}
+
+    for independent uniform ranks (one constraint: the counts sum to :math:`n`); the p-value is
+    :math:`\Pr(\chi^2_{n_\text{bins}-1} > \chi^2)` by :func:`chi2_sf`. The approximation wants
+    :math:`e \gtrsim 5`. Ranks of correlated cases (neighbouring sites, consecutive days) make
+    the test too eager to reject (Hamill 2001).
+
+    Args:
+        ranks: ``(..., N)`` int64 ranks in ``[0, M]``; one test per leading index.
+        M: ensemble size >= 1.
+        n_bins: number of bins, >= 2, dividing ``M + 1``.
+
+    Returns:
+        ``(chi2, p_value)``, each ``(...)`` float64.
+    """
+    M = check_int("M", M, low=1)
+    n_bins = M + 1 if n_bins is None else check_int("n_bins", n_bins, low=2)
+    if (M + 1) % n_bins != 0:
+        raise ValueError(f"n_bins must divide M + 1 = {M + 1}, got n_bins = {n_bins}")
+    check_tensor("ranks", ranks, floating=False)
+    if ranks.is_floating_point() or ranks.ndim < 1:
+        raise TypeError(f"ranks must be an integer tensor of shape (..., N), got {ranks.dtype}")
+    if ranks.numel() and (int(ranks.min()) < 0 or int(ranks.max()) > M):
+        raise ValueError(
+            f"ranks must lie in [0, M] = [0, {M}], got values in "
+            f"[{int(ranks.min())}, {int(ranks.max())}]"
+        )
+    n = ranks.shape[-1]
+    if n < 1:
+        raise ValueError(f"ranks must hold N >= 1 ranks per test, got N = {n}")
+    bins = ranks // ((M + 1) // n_bins)
+    counts = torch.nn.functional.one_hot(bins, n_bins).sum(dim=-2).to(torch.float64)
+    expected = n / n_bins
+    chi2 = ((counts - expected) ** 2 / expected).sum(dim=-1)
+    return chi2, chi2_sf(chi2, n_bins - 1)

@@ -15,8 +15,10 @@ The *truth* of the benchmark is a discrete stochastic chain: one model step of l
 ``Delta = substeps * dt`` applies ``substeps`` times an RK4 substep followed by an additive kick
 ``sigma_xi * sqrt(dt) * xi`` with ``xi ~ N(0, I)`` (eq. (l96-stochastic)). That chain *defines*
 the truth, so members of the same chain started from the true state sample the exact forecast
-distribution (the oracle). To leading order in ``Delta`` one model step spreads a state by
-``sigma_xi * sqrt(Delta)`` per site (eq. (l96-one-step-var)).
+distribution (the oracle). With ``p_burst > 0`` each kick also carries the centred burst field of
+:mod:`lecture_code.forecasting.bursts` (the bursty truth, eq. (l96-burst)). To leading order in
+``Delta`` one Gaussian model step spreads a state by ``sigma_xi * sqrt(Delta)`` per site (eq.
+(l96-one-step-var)).
 
 The tangent linear model, Lyapunov exponents and the other diagnostics of chaos are in
 :mod:`lecture_code.forecasting.chaos`.
@@ -42,6 +44,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lecture_code.forecasting.bursts import burst_field, check_burst
 from lecture_code.validation import check_choice, check_int, check_real, check_tensor
 
 __all__ = [
@@ -69,7 +72,10 @@ class Lorenz96:
         dt: the RK4 substep δ in time units.
         substeps: RK4 substeps per model step.
         sigma_xi: amplitude σ_ξ of the kick ``sigma_xi * sqrt(dt) * xi`` after each substep;
-            0 gives the deterministic system.
+            0 (with ``p_burst = 0``) gives the deterministic system.
+        p_burst: probability of a burst per site and substep (eq. (l96-burst)); 0, the
+            default, is the Gaussian control and draws exactly the random numbers it always did.
+        J_burst: mean burst amplitude ``J``; used only when ``p_burst > 0``.
     """
 
     K: int = 40
@@ -77,6 +83,8 @@ class Lorenz96:
     dt: float = 0.01
     substeps: int = 5
     sigma_xi: float = 1.0
+    p_burst: float = 0.0
+    J_burst: float = 2.0
 
     def __post_init__(self) -> None:
         check_int("K", self.K, low=4)
@@ -84,6 +92,7 @@ class Lorenz96:
         check_real("dt", self.dt, low=0.0, low_open=True)
         check_int("substeps", self.substeps, low=1)
         check_real("sigma_xi", self.sigma_xi, low=0.0)
+        check_burst(self.p_burst, self.J_burst)
 
     @property
     def Delta(self) -> float:
@@ -92,8 +101,13 @@ class Lorenz96:
 
     @property
     def deterministic(self) -> Lorenz96:
-        """The same system without kicks (``sigma_xi = 0``)."""
-        return dataclasses.replace(self, sigma_xi=0.0)
+        """The same system without kicks or bursts (``sigma_xi = p_burst = 0``)."""
+        return dataclasses.replace(self, sigma_xi=0.0, p_burst=0.0)
+
+    @property
+    def noisy(self) -> bool:
+        """Whether a model step draws random numbers (kicks or bursts)."""
+        return self.sigma_xi > 0.0 or self.p_burst > 0.0
 
 
 def _check_state(name: str, u: object, K: int | None = None) -> torch.Tensor:
@@ -135,14 +149,9 @@ def _tendency(u: torch.Tensor, F: float) -> torch.Tensor:
 
 
 def tendency(u: torch.Tensor, F: float) -> torch.Tensor:
-    """The Lorenz-96 right-hand side ``(u_{k+1} - u_{k-2}) u_{k-1} - u_k + F``, eq. (l96).
+    """The right-hand side du/dt = ``(u_{k+1} - u_{k-2}) u_{k-1} - u_k + F`` of eq. (l96), (B, K).
 
-    Args:
-        u: states, (B, K) with K >= 4.
-        F: the forcing.
-
-    Returns:
-        du/dt, (B, K).
+    ``u`` holds states, (B, K) with K >= 4; ``F`` is the forcing.
     """
     u = _check_state("u", u)
     if u.shape[-1] < 4:
@@ -171,17 +180,9 @@ def _rk4_step(u: torch.Tensor, dt: float, F: float) -> torch.Tensor:
 
 
 def rk4_step(u: torch.Tensor, dt: float, F: float) -> torch.Tensor:
-    """One classical Runge--Kutta step of length ``dt`` of eq. (l96), eq. (l96-rk4).
+    """One Runge--Kutta step of eq. (l96), eq. (l96-rk4): the states ``u`` (B, K) ``dt`` later.
 
     The local error is O(dt^5), so the error after a fixed time ``t = n dt`` is O(dt^4).
-
-    Args:
-        u: states, (B, K).
-        dt: the step δ > 0.
-        F: the forcing.
-
-    Returns:
-        The states ``dt`` later, (B, K).
     """
     u = _check_state("u", u)
     dt = check_real("dt", dt, low=0.0, low_open=True)
@@ -222,12 +223,8 @@ def integrate(
 def convergence_order(steps: Sequence[float], errors: torch.Tensor) -> float:
     """The order p of a method: least-squares slope of ``log(error)`` against ``log(step)``.
 
-    Args:
-        steps: (L,) step sizes, L >= 2.
-        errors: (L,) positive errors at those steps.
-
-    Returns:
-        The fitted slope p in ``error ~ C step^p``.
+    ``steps``: (L,) step sizes, L >= 2; ``errors``: (L,) positive errors at those steps.
+    Returns the fitted slope p in ``error ~ C step^p``.
     """
     x = torch.log(torch.as_tensor(steps, dtype=torch.float64))
     y = torch.log(check_tensor("errors", errors, (x.shape[0],)).to(torch.float64))
@@ -240,13 +237,15 @@ def convergence_order(steps: Sequence[float], errors: torch.Tensor) -> float:
 def _model_step(
     u: torch.Tensor, system: Lorenz96, generator: torch.Generator | None
 ) -> torch.Tensor:
-    stochastic = generator is not None and system.sigma_xi > 0.0
-    kick = system.sigma_xi * math.sqrt(system.dt)
+    stochastic = generator is not None and system.noisy
+    kick, p, J = system.sigma_xi * math.sqrt(system.dt), system.p_burst, system.J_burst
     for _ in range(system.substeps):
         u = _rk4_step(u, system.dt, system.F)
-        if stochastic:
+        if stochastic:  # the kick first, then the bursts: p = 0 draws what the control draws
             xi = torch.randn(u.shape, generator=generator, dtype=u.dtype, device=u.device)
             u.add_(xi, alpha=kick)  # u is a fresh tensor from the RK4 substep
+            if p > 0.0:
+                u.add_(burst_field(u.shape, p, J, generator, dtype=u.dtype, device=u.device))
     return u
 
 
@@ -259,9 +258,10 @@ def _check_system(system: object) -> Lorenz96:
 def _kicks(
     system: Lorenz96, generator: torch.Generator | None, deterministic: bool
 ) -> torch.Generator | None:
-    """The source of the kicks, or ``None`` for none, after checking the choice is explicit."""
-    # A forgotten generator must not silently give a forecast without noise that looks like the
-    # truth: the deterministic step of a noisy system is asked for by name.
+    """The source of the kicks, or ``None`` for none, after checking the choice is explicit.
+
+    A forgotten generator must not silently give a noiseless forecast that looks like the truth.
+    """
     if deterministic:
         if generator is not None:
             raise ValueError(
@@ -269,9 +269,10 @@ def _kicks(
                 f"got a {type(generator).__name__}"
             )
         return None
-    if generator is None and system.sigma_xi > 0.0:
+    if generator is None and system.noisy:
         raise ValueError(
-            f"the system has kicks (sigma_xi = {system.sigma_xi:g}) but generator is None: pass "
+            f"the system has kicks (sigma_xi = {system.sigma_xi:g}, p_burst = "
+            f"{system.p_burst:g}) but generator is None: pass "
             "a torch.Generator for the stochastic step, or deterministic=True (or a system with "
             "sigma_xi = 0, such as system.deterministic) for the step without kicks"
         )
@@ -290,21 +291,20 @@ def model_step(
     """One model step Δ of the truth chain, eq. (l96-stochastic).
 
     ``system.substeps`` times: an RK4 substep of length δ = ``system.dt``, then the kick
-    ``sigma_xi * sqrt(dt) * xi`` with fresh ``xi ~ N(0, I)`` drawn from ``generator``.
+    ``sigma_xi * sqrt(dt) * xi`` with fresh ``xi ~ N(0, I)`` drawn from ``generator`` (and,
+    when ``system.p_burst > 0``, the burst field of eq. (l96-burst), drawn after it).
 
     Args:
         u: states, (B, K) with K = ``system.K``.
         system: the Lorenz-96 settings.
-        generator: the source of the kicks; needed when ``system.sigma_xi > 0`` (a system
-            with ``sigma_xi = 0`` draws nothing from it and may be given ``None``).
+        generator: the source of the kicks; needed when ``system.noisy`` (a system without
+            kicks or bursts draws nothing from it and may be given ``None``).
         deterministic: take the RK4 substeps without the kicks (the deterministic step of the
             same system); ``generator`` must then be ``None``.
 
     Returns:
-        The states Δ later, (B, K).
-
-    Raises:
-        ValueError: no generator for a system with kicks without ``deterministic=True``.
+        The states Δ later, (B, K). Raises ``ValueError`` for a noisy system without a
+        generator unless ``deterministic=True``.
     """
     system = _check_system(system)
     u = _check_state("u", u, system.K)

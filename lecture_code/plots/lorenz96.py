@@ -30,6 +30,7 @@ __all__ = [
     "plot_one_step",
     "plot_ring",
     "plot_running_lyapunov",
+    "plot_standardised_histogram",
     "plot_state",
 ]
 
@@ -337,4 +338,31 @@ def plot_one_step(
     ax.set_xlabel("$u_k$")
     ax.set_ylabel("density")
     ax.legend(fontsize="small", loc="upper left")
+    return ax
+
+
+def plot_standardised_histogram(ax: Axes, z: ArrayLike, *, title: str) -> Axes:
+    """A histogram of standardised values on a log density axis, with the N(0, 1) density.
+
+    Args:
+        ax: where to draw.
+        z: (n,) standardised values (mean 0, variance 1).
+        title: the panel title.
+    """
+    z = as_array(z)
+    edges = np.linspace(min(-6.0, float(z.min())), max(6.0, float(z.max())), 80)
+    ax.hist(z, bins=edges, density=True, color=COLORS["oracle"], alpha=0.6, label="oracle")
+    grid = np.linspace(edges[0], edges[-1], 400)
+    ax.plot(
+        grid,
+        np.exp(-0.5 * grid**2) / math.sqrt(2 * math.pi),
+        color=COLORS["data"],
+        label=r"$\mathcal{N}(0, 1)$",
+    )
+    ax.set_yscale("log")
+    ax.set_ylim(0.5 / z.shape[0], 1.0)
+    ax.set_title(title)
+    ax.set_xlabel("standardised residual")
+    ax.set_ylabel("density")
+    ax.legend(fontsize="small", loc="upper right")
     return ax

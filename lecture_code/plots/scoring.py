@@ -26,6 +26,7 @@ __all__ = [
     "plot_expected_score",
     "plot_members",
     "plot_rank_histogram",
+    "plot_sensitivity",
     "plot_spread_error",
     "plot_ssr_against_members",
 ]
@@ -243,4 +244,32 @@ def plot_members(ax: Axes, members: ArrayLike) -> Axes:
     members = as_array(members)
     ax.plot(members, np.zeros_like(members), "|", color=COLORS["model"], markersize=12,
             markeredgewidth=2, label="members")  # fmt: skip
+    return ax
+
+
+def plot_sensitivity(ax: Axes, s: ArrayLike, curves: Mapping[str, ArrayLike]) -> Axes:
+    r"""Standardised excess expected score of each curve against the spread factor ``s``
+    (:math:`\kappa` in the book).
+
+    Args:
+        ax: the axes.
+        s: ``(S,)`` spread factors of the forecast.
+        curves: label -> ``(S,)`` excess expected score over the optimum, in units of the
+            per-case standard deviation of the optimal forecast's score.
+    """
+    s = as_array(s)
+    styles = ("-", "--", ":", "-.")
+    colors = ("model", "reference", "oracle", "deterministic")
+    for i, (label, values) in enumerate(curves.items()):
+        ax.plot(
+            s,
+            as_array(values),
+            styles[i % len(styles)],
+            color=COLORS[colors[i % len(colors)]],
+            label=label,
+        )
+    ax.axvline(1.0, color="0.6", lw=0.8)
+    ax.set_xlabel(r"spread factor $\kappa$ of the forecast $\mathcal{N}(0, \kappa^2)$")
+    ax.set_ylabel(r"standardised excess $\Lambda_S$")
+    ax.legend(frameon=False)
     return ax

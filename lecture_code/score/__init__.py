@@ -17,8 +17,11 @@ Chapter -> modules:
   :mod:`~lecture_code.score.grids`, :mod:`~lecture_code.score.denoisers`,
   :mod:`~lecture_code.score.ode_samplers`, :mod:`~lecture_code.score.sde_samplers`,
   :mod:`~lecture_code.score.sampler_error`;
-- chapter 8, conditional diffusion: :mod:`~lecture_code.score.guidance`,
-  :mod:`~lecture_code.score.random_fields`, :mod:`~lecture_code.score.super_resolution`.
+- chapter 8, conditional diffusion: :mod:`~lecture_code.score.guidance` (classifier and
+  classifier-free guidance as denoiser transforms, the tilted law of the labelled mixture),
+  :mod:`~lecture_code.score.random_fields` (periodic Gaussian random fields, block averages and
+  their exact conditional), :mod:`~lecture_code.score.super_resolution` (the exact and the
+  learned conditional denoiser of a field, outpainting).
 
 The argument order is that of Part I (see :mod:`lecture_code.ddpm`): the process holds its
 coefficients as methods, and functions take it first, after the model.

@@ -21,7 +21,8 @@ the score the reverse SDE needs is :math:`\nabla\log p_t = (a\hat{\mathbf{x}}_0 
   component posterior means).
 
 Book: chapter 7, "Samplers" (:doc:`/book/part2/07_samplers`), section "One signature"; the
-conversions are chapter 5's, eqs. (score-tweedie), (score-conversions).
+conversions are those of chapter 5, "Score matching" (:doc:`/book/part2/05_score_matching`),
+eqs. (score-tweedie), (score-conversions).
 """
 
 from __future__ import annotations

@@ -71,8 +71,8 @@ References:
     generative models", NeurIPS 2022, arXiv:2206.00364.
 
 Book: chapter 6, "Stochastic differential equations" (:doc:`/book/part2/06_sde`), eqs. (vp-sde),
-(vp-marginal), (sde-reverse-time), (pf-ode), (tweedie-vp); used by chapter 7, "Samplers", and
-chapter 12, "A diffusion forecaster".
+(vp-marginal), (sde-reverse-time), (pf-ode), (tweedie-vp); used by chapter 7, "Samplers"
+(:doc:`/book/part2/07_samplers`), and chapter 12, "A diffusion forecaster".
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def test_a_noisy_step_without_generator_is_an_error_that_names_the_choice(attrac
     # None used to give the deterministic step silently: a forgotten generator looked like
     # the truth. Now the step without kicks must be asked for.
     system = Lorenz96()
-    message = r"sigma_xi = 1\) but generator is None.*deterministic=True"
+    message = r"sigma_xi = 1, p_burst = 0\) but generator is None.*deterministic=True"
     for step in (
         lambda: model_step(attractor_states, system, None),
         lambda: model_step(attractor_states, system),
