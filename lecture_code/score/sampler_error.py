@@ -11,7 +11,7 @@ independent. Started from the exact law :math:`\mathcal{N}(\boldsymbol{\mu}_T, \
 \mathbf{v}_T)` at the first level (:func:`gaussian_start`), its output is Gaussian with mean
 :math:`\mathbf{A}\boldsymbol{\mu}_T + \mathbf{b}` and variances :math:`A_{jj}^2 v_{T,j}`
 (:func:`affine_pushforward`, which reads :math:`\mathbf{A}` and :math:`\mathbf{b}` off
-:math:`D + 1` runs). The exact flow ends, after Tweedie's jump at :math:`t_{\min}`, at the law
+:math:`2D + 1` runs). The exact flow ends, after Tweedie's jump at :math:`t_{\min}`, at the law
 of :math:`\hat{\mathbf{x}}_0(\mathbf{x}_{t_{\min}})` (:func:`gaussian_target`),
 
 .. math::
