@@ -281,7 +281,7 @@ def pit_ensemble(
 def chi2_sf(x: torch.Tensor, df: int) -> torch.Tensor:
     r"""Survival function :math:`\Pr(\chi^2_\nu > x) = \Gamma(\nu/2, x/2)/\Gamma(\nu/2)` of the
     chi-square law with :math:`\nu` degrees of freedom (the regularised upper incomplete gamma
-    function, :func:`torch.special.gammaincc`).
+    function, ``torch.special.gammaincc``).
 
     Args:
         x: values >= 0, any shape ``(...)``.
