@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 
 from lecture_code.ddpm import experiments
 from lecture_code.ddpm.experiments import ToyConfig
+from lecture_code.ddpm.mixture import GaussianMixture
+from lecture_code.ddpm.sample_quality import energy_distance
 from lecture_code.ddpm.toy_data import square_grid, toy_mixture
 from lecture_code.figures import register
 from lecture_code.plots import forward as field_plots
@@ -184,3 +186,58 @@ def build_score_error(seed: int, style: str) -> Figure:
         marker="s",
     )
     return fig
+
+
+# --- measurements the chapter makes (kept here so that no chapter cell defines a function) ---
+def relative_frobenius_error(estimate: torch.Tensor, reference: torch.Tensor) -> float:
+    """``|estimate - reference| / |reference|``, Frobenius norms over all points."""
+    return float((estimate - reference).norm() / reference.norm())
+
+
+def left_share(mixture: GaussianMixture, sigma: float) -> float:
+    r"""The mass of the mixture noised with :math:`a = 1` and ``sigma`` in the half-plane
+    :math:`x < 0`: component :math:`c` puts :math:`\Phi(-\mu_{c,x}/\sqrt{\Sigma_{c,xx} +
+    \sigma^2})` of its mass there."""
+    normal = torch.distributions.Normal(0.0, 1.0)
+    sd = torch.sqrt(mixture.covs[:, 0, 0] + sigma**2)
+    return float((mixture.weights * normal.cdf(-mixture.means[:, 0] / sd)).sum())
+
+
+def has_barrier(mixture: GaussianMixture, sigma: float, half_distance: float) -> bool:
+    """Whether the noised mixture has a dip between its modes at :math:`x = \\pm` ``half_distance``:
+    its score along the x-axis changes sign more than once between them."""
+    line = torch.linspace(-half_distance, half_distance, 4001, dtype=torch.float64)
+    s_x = mixture.noised(1.0, sigma).score(torch.stack([line, 0 * line], dim=1))[:, 0]
+    return int((torch.sign(s_x[1:]) != torch.sign(s_x[:-1])).sum()) > 1
+
+
+def toy_levels(n_levels: int) -> list[float]:
+    """``n_levels`` noise levels, geometric from 3 down to 0.01."""
+    return torch.logspace(math.log10(3.0), math.log10(0.01), n_levels, dtype=torch.float64).tolist()
+
+
+def toy_annealed(
+    noise_levels: list[float], steps_per_level: int, n: int, step_scale: float, seed: int
+) -> float:
+    """Annealed Langevin on the toy mixture from ``n`` standard Gaussian points, with the exact
+    score; the energy distance of the result to ``n`` fresh data points."""
+    mixture = toy_mixture()
+    g = generator_for(seed, "ch05", "toy-annealed")
+    x_init = torch.randn(n, 2, generator=g, dtype=torch.float64)
+
+    def score(y: torch.Tensor, sigma: float) -> torch.Tensor:
+        return mixture.noised(1.0, sigma).score(y)
+
+    x_end = langevin.annealed_langevin(score, x_init, noise_levels, steps_per_level, step_scale, g)
+    return float(energy_distance(x_end, mixture.sample(n, g)))
+
+
+def level_score(network: torch.nn.Module, y: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The score network's score of :math:`q_\\sigma` at the points ``y``, ``(B, 2)`` float64."""
+    return network(y, torch.full((y.shape[0],), sigma)).double()
+
+
+def error_gap(worse: torch.Tensor, better: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """How far apart two measured errors ``(value, se)`` are, and five standard errors of the
+    difference."""
+    return worse[0] - better[0], 5 * torch.sqrt(worse[1] ** 2 + better[1] ** 2)

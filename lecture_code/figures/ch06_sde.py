@@ -209,3 +209,10 @@ def build_likelihood(seed: int, style: str) -> Figure:
     )  # fmt: skip
     right.xaxis.set_minor_formatter(NullFormatter())
     return fig
+
+
+def em_variance(process: processes.NoiseProcess, n_steps: int) -> float:
+    r"""The variance Euler–Maruyama adds from :math:`t = 0` to 1 with ``n_steps`` uniform steps:
+    :math:`\sum_k g(t_k)^2 h`, :math:`t_k = k h` (a sum, no sampling)."""
+    t_k = torch.arange(n_steps, dtype=torch.float64) / n_steps
+    return float((process.diffusion(t_k) ** 2).sum() / n_steps)

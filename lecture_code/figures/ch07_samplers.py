@@ -309,3 +309,21 @@ def build_weak_errors(seed: int, style: str) -> Figure:
     )
     ax.set_ylabel("|relative variance error|")
     return fig
+
+
+# --- measurements the chapter makes (kept here so that no chapter cell defines a function) ---
+def recording(denoiser: Denoiser, calls: list[tuple[int, ...]]) -> Denoiser:
+    """``denoiser``, appending the shape of the times of every call to ``calls``."""
+
+    def recorded(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        calls.append(tuple(t.shape))
+        return denoiser(x_t, t)
+
+    return recorded
+
+
+def karras_gap(sde: VPSDE, n_steps: int, rho: float) -> torch.Tensor:
+    """``(n_steps,)`` the relative distance of the positive levels of Karras et al.'s grid with
+    exponent ``rho`` from those of the log-SNR grid."""
+    log_grid = grids.log_snr_grid(sde, n_steps)[:-1]
+    return ((grids.karras_grid(sde, n_steps, rho)[:-1] / log_grid) - 1).abs()

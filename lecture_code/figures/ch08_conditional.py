@@ -175,3 +175,28 @@ def build_outpainting(seed: int, style: str) -> Figure:
         plots.plot_outpainted(ax, fields[0], seams)
         ax.set_title(f"overlap {overlap}", fontsize="small")
     return fig
+
+
+# --- measurements the chapter makes (kept here so that no chapter cell defines a function) ---
+def conditional_errors(
+    xs: torch.Tensor,
+    mean: torch.Tensor,
+    cov: torch.Tensor,
+    y: torch.Tensor,
+    n_low: int,
+) -> tuple[float, float, float]:
+    """Figures of merit of conditional samples ``xs: (B, n)`` against the exact conditional
+    ``N(mean, cov)`` given the low-resolution ``y: (B, n_low)``: the largest error of the mean in
+    conditional standard deviations, the largest error of the covariance, and the rms error of
+    the block averages against ``y`` (consistency)."""
+    sd = cov.diagonal().sqrt()
+    mean_err = ((xs.mean(0) - mean) / sd).abs().max().item()
+    cov_err = (torch.cov(xs.T) - cov).abs().max().item()
+    consistency = (random_fields.block_average(xs, n_low) - y).pow(2).mean().sqrt().item()
+    return mean_err, cov_err, consistency
+
+
+def power_partial_sum(n: int, alpha: float) -> torch.Tensor:
+    r""":math:`\sum_{k=1}^{n/2} k^{-\alpha}`, the variance sum of a power-law spectrum on ``n``
+    sites (up to its constant)."""
+    return (torch.arange(1, n // 2 + 1, dtype=torch.float64) ** (-alpha)).sum()

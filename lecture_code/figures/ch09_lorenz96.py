@@ -320,3 +320,52 @@ def build_one_step_shape(seed: int, style: str) -> Figure:
             ax, standardised_residuals(laws[track][1])[..., 0].flatten(), title=title
         )
     return fig
+
+
+# --- measurements the chapter makes (kept here so that no chapter cell defines a function) ---
+def forcing_covariance(
+    system: l96.Lorenz96, burst_var: float, weights: tuple[float, ...] = (1.5, 1.0, 0.25)
+) -> torch.Tensor:
+    r"""``(K, K)``: the covariance of what one substep adds, :math:`\sigma_\xi^2\delta\mathbf{I}`
+    plus the burst field's covariance ``weights[d] * burst_var`` at ring distance ``d`` (when
+    the system has bursts); ``burst_var`` is :math:`V_A`."""
+    K = system.K
+    sites = torch.arange(K)
+    distance = (sites[:, None] - sites[None, :]).abs()
+    distance = torch.minimum(distance, K - distance)
+    C = system.sigma_xi**2 * system.dt * torch.eye(K, dtype=torch.float64)
+    if system.p_burst > 0:
+        for d, w in enumerate(weights):
+            C[distance == d] += w * burst_var
+    return C
+
+
+def linear_covariance(u_0: torch.Tensor, system: l96.Lorenz96, C: torch.Tensor) -> torch.Tensor:
+    r"""``(N, K, K)``: :math:`\sum_j \mathbf{A}_j\mathbf{C}\mathbf{A}_j^\top`, eq.
+    (l96-one-step-cov), the one-step covariance to first order with the forcing covariance
+    ``C`` added after each substep, from the states ``u_0: (N, K)``."""
+    K = system.K
+    path = [u_0]
+    for _ in range(system.substeps):
+        path.append(l96.rk4_step(path[-1], system.dt, system.F))
+    eye = torch.eye(K, dtype=torch.float64).expand(u_0.shape[0], K, K)
+    total = torch.zeros_like(eye)
+    for j in range(1, system.substeps + 1):
+        w, A = path[j], eye
+        for _ in range(j, system.substeps):
+            w, A = chaos.rk4_tangent_step(w, A, system.dt, system.F)
+        total = total + A @ C @ A.transpose(1, 2)
+    return total
+
+
+def neighbour_correlation(cov: torch.Tensor) -> torch.Tensor:
+    """``(N,)``: the site-averaged correlation of neighbouring sites of covariance matrices
+    ``cov: (N, K, K)``."""
+    var = torch.diagonal(cov, dim1=1, dim2=2)
+    off = torch.diagonal(cov.roll(-1, dims=2), dim1=1, dim2=2)  # Cov(u_k, u_{k+1})
+    return (off / (var * var.roll(-1, dims=1)).sqrt()).mean(dim=1)
+
+
+def mean_se(values: torch.Tensor) -> tuple[float, float]:
+    """The mean of ``values: (N,)`` over independent states and its standard error."""
+    return float(values.mean()), float(values.std()) / math.sqrt(values.shape[0])

@@ -293,3 +293,50 @@ def build_spread_skill(seed: int, style: str) -> Figure:
     curves["over-dispersed"] = curves.pop("over")
     plots.plot_spread_error(right, curves)
     return fig
+
+
+# --- measurements the chapter makes (kept here so that no chapter cell defines a function) ---
+def crps_ratio(mu: float | torch.Tensor, kappa: float | torch.Tensor) -> torch.Tensor:
+    r""":math:`\sqrt\pi\,S(P, Q)`: the expected CRPS of :math:`P = \mathcal{N}(\mu, \kappa^2)`
+    over its optimum, for the truth :math:`Q = \mathcal{N}(0, 1)`."""
+    mu = torch.as_tensor(mu, dtype=torch.float64)
+    kappa = torch.as_tensor(kappa, dtype=torch.float64)
+    return math.sqrt(math.pi) * metrics.expected_crps_gaussian(mu, kappa, 0.0, 1.0)
+
+
+def under_standard_normal(
+    values: torch.Tensor, z: torch.Tensor, density: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and standard deviation over :math:`Y \\sim \\mathcal{N}(0, 1)` of a score tabulated
+    at the quadrature nodes ``z`` with the standard normal ``density`` (trapezoidal rule)."""
+    mean = torch.trapezoid(values * density, z)
+    return mean, torch.sqrt(torch.trapezoid((values - mean) ** 2 * density, z))
+
+
+def log_excess(mu: float | torch.Tensor, kappa: float | torch.Tensor, optimum: torch.Tensor):
+    r"""The expected log score of :math:`\mathcal{N}(\mu, \kappa^2)` under the truth
+    :math:`\mathcal{N}(0, 1)` minus the optimum ``optimum``."""
+    return (
+        shape_scores.expected_log_score_gaussian(
+            torch.as_tensor(mu, dtype=torch.float64),
+            torch.as_tensor(kappa, dtype=torch.float64),
+            0.0,
+            1.0,
+        )
+        - optimum
+    )
+
+
+def gaussian_quantile_integral(
+    mu: torch.Tensor, sigma: torch.Tensor, y: torch.Tensor, n: int
+) -> torch.Tensor:
+    r""":math:`2\int_0^1 \mathrm{QS}_\alpha\,d\alpha` for Gaussian forecasts by the midpoint rule
+    with ``n`` levels (eq. (crps-quantile))."""
+    levels = (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    return 2 * sum(shape_scores.quantile_score_gaussian(mu, sigma, y, float(a)) for a in levels) / n
+
+
+def mean_abs_power(rho: float, p: float) -> float:
+    r""":math:`\mathbb{E}|X_i - X_j|^p` for standard Gaussians of correlation ``rho``:
+    :math:`(2(1-\rho))^{p/2}\,2^{p/2}\Gamma((p+1)/2)/\sqrt\pi`."""
+    return (4 * (1 - rho)) ** (p / 2) * math.gamma((p + 1) / 2) / math.sqrt(math.pi)
