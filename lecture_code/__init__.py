@@ -44,17 +44,20 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.forecasting.shape_scores`,
     :mod:`~lecture_code.forecasting.calibration`, :mod:`~lecture_code.forecasting.bootstrap`;
     chapters 11 and 12, the forecasters: :mod:`~lecture_code.forecasting.networks`,
+    :mod:`~lecture_code.forecasting.dropout`, :mod:`~lecture_code.forecasting.conditional_spread`,
     :mod:`~lecture_code.forecasting.losses`, :mod:`~lecture_code.forecasting.fit`,
     :mod:`~lecture_code.forecasting.trained`, :mod:`~lecture_code.forecasting.forecasters`,
     :mod:`~lecture_code.forecasting.baselines`,
-    :mod:`~lecture_code.forecasting.diffusion_forecaster`.
+    :mod:`~lecture_code.forecasting.diffusion_forecaster`,
+    :mod:`~lecture_code.forecasting.two_sample`.
 
 **Chapter 13, the benchmark** -- :mod:`lecture_code.benchmark`:
     the command ``python -m lecture_code.benchmark``; :mod:`~lecture_code.benchmark.profiles`,
     :mod:`~lecture_code.benchmark.assembly`,
     :mod:`~lecture_code.benchmark.scoring`, :mod:`~lecture_code.benchmark.scorecard`,
-    :mod:`~lecture_code.benchmark.sampler_check`, :mod:`~lecture_code.benchmark.results`,
-    :mod:`~lecture_code.benchmark.run`.
+    :mod:`~lecture_code.benchmark.sampler_check`, :mod:`~lecture_code.benchmark.targets`,
+    :mod:`~lecture_code.benchmark.schema`, :mod:`~lecture_code.benchmark.results`,
+    :mod:`~lecture_code.benchmark.stages`, :mod:`~lecture_code.benchmark.run`.
 
 **Drawing** -- :mod:`lecture_code.plots` (data and an ``Axes`` in, the ``Axes`` out):
     :mod:`~lecture_code.plots.style`, :mod:`~lecture_code.plots.arrays`,

@@ -1,21 +1,22 @@
 """The benchmark's forecasters, assembled from a profile's trained networks.
 
-:func:`profile_networks` trains (or loads) the networks of a profile through
-:func:`lecture_code.forecasting.trained.trained_networks`; :func:`tune_dropout` picks the
-MC-dropout rate by the validation CRPS of whole rollouts, so the baseline is chosen for the
-task itself and not for one step; :func:`build_forecasters` wraps everything into the
-forecasters of the benchmark, keyed by their names, from the best possible (the oracle) to the
-challenger (the diffusion model) and its slow reference sampler.
+:func:`profile_networks` trains (or loads) the networks of one training replicate through
+:func:`lecture_code.forecasting.trained.trained_networks`; :func:`tune_rate` picks a dropout
+rate by the validation CRPS of whole rollouts *with the lead times weighted fairly*: each
+lead's CRPS is divided by the mean over the candidate rates at that lead before averaging, so
+that long leads, whose CRPS is ten times the first lead's, do not decide alone;
+:func:`reference_forecasters` builds what needs no network (the oracle, climatology and the
+control "physics + Gaussian"), :func:`learned_forecasters` the rest, keyed by their names.
 
 Book: chapter 13, "The benchmark"; chapters 11 and 12 for the forecasters themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 
 import torch
-from torch import nn
 
 from lecture_code.benchmark.profiles import Profile
 from lecture_code.benchmark.scoring import crps_per_site
@@ -23,53 +24,67 @@ from lecture_code.forecasting.baselines import (
     DeepEnsembleForecaster,
     DeterministicForecaster,
     GaussianForecaster,
+    HeteroscedasticDropoutForecaster,
     MCDropoutForecaster,
+    PhysicsGaussianForecaster,
+    fit_physics_noise,
 )
 from lecture_code.forecasting.data import Lorenz96Data
 from lecture_code.forecasting.diffusion_forecaster import DiffusionForecaster
-from lecture_code.forecasting.fit import Scaling
 from lecture_code.forecasting.forecasters import (
     ClimatologyForecaster,
+    DivergedForecastError,
     Forecaster,
     OracleForecaster,
     rollout,
 )
-from lecture_code.forecasting.trained import KINDS, TrainedNetworks, trained_networks
-from lecture_code.validation import check_choice, check_int, check_tensor
+from lecture_code.forecasting.trained import TrainedNetworks, trained_networks
+from lecture_code.validation import check_int, check_tensor
 
-__all__ = ["build_forecasters", "profile_networks", "tune_dropout"]
+__all__ = [
+    "diffusion_forecaster",
+    "learned_forecasters",
+    "profile_networks",
+    "reference_forecasters",
+    "tune_rate",
+]
 
 
 def profile_networks(
     profile: Profile,
     data: Lorenz96Data | None = None,
     *,
-    which: tuple[str, ...] = KINDS,
+    seed: int | None = None,
     progress: bool = True,
 ) -> TrainedNetworks:
-    """The networks of ``profile``, trained or loaded from the cache.
+    """Every network of ``profile`` for one training seed, trained or loaded from the cache.
 
     Args:
-        profile: the settings.
+        profile: the settings (its track fixes the truth).
         data: the profile's data (made, or loaded from the cache, if ``None``).
-        which: the kinds to train, some of :data:`lecture_code.forecasting.trained.KINDS`:
-            ``"mean"`` (one MSE network per dropout rate), ``"gaussian"`` (one per
-            deep-ensemble member) and ``"denoiser"``; the others are left empty.
+        seed: the training seed (default: the profile's ``seed``).
         progress: progress bars while training.
+
+    Returns:
+        The MSE networks at rate 0 (the deterministic network, trained without dropout) and at
+        each of ``profile.dropout_rates``, the heteroscedastic dropout networks, the
+        ``n_ensemble`` Gaussian networks and the denoiser.
     """
-    for kind in which:
-        check_choice("which entry", kind, KINDS)
+    seed = profile.seed if seed is None else check_int("seed", seed, low=0)
     return trained_networks(
         profile.system,
         profile.data,
         profile.backbone,
-        profile.seed,
+        seed,
         data=data,
-        mean=profile.train_mean if "mean" in which else None,
-        dropout_rates=profile.dropout_rates,
-        gaussian=profile.train_gaussian if "gaussian" in which else None,
-        n_gaussian=max(1, profile.n_ensemble),
-        diffusion=profile.train_diffusion if "denoiser" in which else None,
+        mean=profile.train,
+        dropout_rates=(0.0, *profile.dropout_rates),
+        heteroscedastic=profile.train,
+        het_rates=profile.het_rates,
+        shared_masks=profile.shared_masks,
+        gaussian=profile.train,
+        n_gaussian=profile.n_ensemble,
+        diffusion=profile.train,
         denoiser=profile.denoiser,
         dsm=profile.dsm,
         sde=profile.sde,
@@ -77,111 +92,137 @@ def profile_networks(
     )
 
 
-def tune_dropout(
-    networks: Mapping[float, nn.Module],
-    scaling: Scaling,
+def tune_rate(
+    make: Callable[[float], Forecaster],
+    rates: tuple[float, ...],
     u_0: torch.Tensor,
     truth: torch.Tensor,
     M: int,
     generators: Mapping[float, torch.Generator],
-    chunk: int = 400,
-) -> tuple[float, dict[float, float]]:
-    """The MC-dropout rate with the lowest fair CRPS on validation forecasts.
+) -> tuple[float, dict[str, list[float] | float]]:
+    r"""The dropout rate with the lowest lead-weighted fair CRPS on validation forecasts.
 
-    Each rate's network forecasts ``L`` steps from the validation states ``u_0`` (from
-    trajectories never used for training or testing) with ``M`` members; the CRPS is averaged
-    over all lead times, so the rate is chosen for the task itself, not for one step.
+    With :math:`C_p(\ell)` the validation CRPS of rate :math:`p` at lead :math:`\ell`, the
+    criterion is :math:`\frac1L\sum_\ell C_p(\ell)/\bar C(\ell)`, :math:`\bar C(\ell)` the mean
+    over rates: every lead counts alike, whatever its scale.
 
     Args:
-        networks: dropout rate -> the MSE network trained with it.
-        scaling: the normalisation.
-        u_0: (B, K) validation initial states.
+        make: rate -> the forecaster of that rate.
+        rates: the candidate rates.
+        u_0: (B, K) validation initial states (trajectories never used for testing).
         truth: (B, L, K) their verifying truth.
         M: members, >= 2.
-        generators: dropout rate -> the generator of its rollout.
-        chunk: rows per network call.
+        generators: rate -> the generator of its rollout.
 
     Returns:
-        ``(best_rate, {rate: validation CRPS})``.
+        ``(best_rate, {"rates", "weighted", "crps_by_lead", "diverged"})``; a rate whose
+        rollout overflows (:class:`DivergedForecastError`) is listed in ``diverged`` and loses.
     """
-    if not networks:
-        raise ValueError("networks holds no MSE networks: train them with which=('mean', ...)")
+    if not rates:
+        raise ValueError("rates must name at least one dropout rate, got ()")
     dims: dict[str, int] = {}
     check_tensor("u_0", u_0, ("B", "K"), dims=dims)
     check_tensor("truth", truth, ("B", "L", "K"), dims=dims)
     M = check_int("M", M, low=2)
-    missing = [p for p in networks if p not in generators]
+    missing = [p for p in rates if p not in generators]
     if missing:
         raise ValueError(f"generators must hold one generator per rate, missing {missing}")
-    scores = {}
-    for p, network in networks.items():
-        forecaster = MCDropoutForecaster(network, scaling, dims["K"], chunk)
-        forecasts = rollout(forecaster, u_0, M, truth.shape[1], generators[p])
-        scores[p] = float(crps_per_site(forecasts, truth).mean())
-    return min(scores, key=scores.__getitem__), scores
+    by_lead, diverged = [], []
+    for p in rates:
+        try:
+            forecasts = rollout(make(p), u_0, M, truth.shape[1], generators[p])
+        except DivergedForecastError:
+            # a rate whose members leave the attractor and overflow loses the tuning
+            diverged.append(p)
+            by_lead.append(torch.full((truth.shape[1],), math.inf, dtype=torch.float64))
+            continue
+        by_lead.append(crps_per_site(forecasts, truth).mean(dim=(0, 2)))
+    if len(diverged) == len(rates):
+        raise DivergedForecastError(
+            f"every rate of {list(rates)} diverged on the validation states"
+        )
+    table = torch.stack(by_lead)  # (rates, L)
+    finite = table[torch.isfinite(table).all(dim=1)]
+    weighted = (table / finite.mean(dim=0)).mean(dim=1)
+    best = rates[int(torch.argmin(weighted))]
+    return best, {
+        "rates": list(rates),
+        "weighted": [w if math.isfinite(w) else None for w in weighted.tolist()],
+        "crps_by_lead": [[c if math.isfinite(c) else None for c in row] for row in table.tolist()],
+        "diverged": diverged,
+    }
 
 
-def build_forecasters(
-    profile: Profile,
-    networks: TrainedNetworks,
-    climatology: torch.Tensor,
-    dropout_rate: float | None = None,
-    *,
-    reference: bool = False,
-) -> dict[str, Forecaster]:
-    """The benchmark's forecasters, by name, for the networks that ``networks`` holds.
-
-    The oracle and climatology are always there; ``"deterministic"`` and ``"mc_dropout"`` need
-    the MSE network of ``dropout_rate``, ``"gaussian"`` (and ``"deep_ensemble"`` when the
-    profile has one) the Gaussian networks, ``"diffusion"`` the denoiser.
-
-    Args:
-        profile: the settings (the truth, the samplers, the deep ensemble's size, the chunk).
-        networks: from :func:`profile_networks`.
-        climatology: (N, K) states of the truth for the climatology forecaster.
-        dropout_rate: the MC-dropout rate (from :func:`tune_dropout`); the deterministic
-            forecaster is the same network with dropout off. ``None``: no such forecasters.
-        reference: add ``"diffusion_reference"``, the diffusion model with the slow sampler.
-
-    Returns:
-        name -> forecaster, keyed by each forecaster's ``name``, in the order of the tables.
-    """
-    K, scaling, chunk = profile.system.K, networks.scaling, profile.chunk
+def reference_forecasters(profile: Profile, data: Lorenz96Data) -> dict[str, Forecaster]:
+    """The forecasters without a network: the oracle, climatology and the control "physics +
+    Gaussian" (the exact deterministic step plus one Gaussian variance fitted on the training
+    residuals), in the order of the tables."""
+    variance = fit_physics_noise(profile.system, data.u_train, data.u_train_next)
     chosen: list[Forecaster] = [
         OracleForecaster(profile.system),
-        ClimatologyForecaster(climatology),
+        ClimatologyForecaster(data.climatology),
+        PhysicsGaussianForecaster(profile.system, variance),
     ]
-    if dropout_rate is not None:
-        if dropout_rate not in networks.mean:
+    return {f.name: f for f in chosen}
+
+
+def diffusion_forecaster(
+    profile: Profile, networks: TrainedNetworks, sampler: str, n_steps: int, name: str
+) -> DiffusionForecaster:
+    """The diffusion forecaster of ``networks`` with ``sampler`` at ``n_steps`` levels."""
+    if networks.denoiser is None:
+        raise ValueError("networks holds no denoiser: train it with profile_networks")
+    return DiffusionForecaster(
+        networks.denoiser,
+        networks.scaling,
+        profile.system.K,
+        profile.sde,
+        sampler,
+        n_steps,
+        chunk=profile.chunk,
+        name=name,
+    )
+
+
+def learned_forecasters(
+    profile: Profile, networks: TrainedNetworks, dropout_rate: float, het_rate: float
+) -> dict[str, Forecaster]:
+    """The learned forecasters of one training replicate, by name, in the order of the tables.
+
+    Args:
+        profile: the settings.
+        networks: from :func:`profile_networks`.
+        dropout_rate: the MC-dropout rate (from :func:`tune_rate`).
+        het_rate: the rate of MC dropout with a heteroscedastic head.
+
+    Returns:
+        ``deterministic`` (the MSE network trained without dropout), ``mc_dropout``,
+        ``mc_dropout_het``, ``gaussian``, ``deep_ensemble`` and ``diffusion`` (the fast
+        sampler).
+    """
+    K, scaling, chunk = profile.system.K, networks.scaling, profile.chunk
+    for rate, trained, what in (
+        (dropout_rate, networks.mean, "dropout_rate"),
+        (het_rate, networks.het, "het_rate"),
+    ):
+        if rate not in trained:
             raise ValueError(
-                f"dropout_rate must be one of the trained rates {sorted(networks.mean)}, "
-                f"got {dropout_rate}"
+                f"{what} must be one of the trained rates {sorted(trained)}, got {rate}"
             )
-        mean_network = networks.mean[dropout_rate]
-        chosen.append(DeterministicForecaster(mean_network, scaling, K, chunk))
-        chosen.append(MCDropoutForecaster(mean_network, scaling, K, chunk))
-    if networks.gaussian:
-        chosen.append(GaussianForecaster(networks.gaussian[0], scaling, K, chunk))
-        if profile.n_ensemble >= 2:
-            members = [GaussianForecaster(n, scaling, K, chunk) for n in networks.gaussian]
-            chosen.append(DeepEnsembleForecaster(members))
-    if networks.denoiser is not None:
-        samplers = [(profile.sampler, profile.sampler_steps, "diffusion")]
-        if reference:
-            samplers.append(
-                (profile.reference_sampler, profile.reference_steps, "diffusion_reference")
-            )
-        for sampler, n_steps, name in samplers:
-            chosen.append(
-                DiffusionForecaster(
-                    networks.denoiser,
-                    scaling,
-                    K,
-                    profile.sde,
-                    sampler,
-                    n_steps,
-                    chunk=chunk,
-                    name=name,
-                )
-            )
-    return {forecaster.name: forecaster for forecaster in chosen}
+    if 0.0 not in networks.mean:
+        raise ValueError("networks holds no MSE network trained without dropout (rate 0.0)")
+    members = [
+        GaussianForecaster(n, scaling, K, chunk, name=f"gaussian_{e}")
+        for e, n in enumerate(networks.gaussian)
+    ]
+    chosen: list[Forecaster] = [
+        DeterministicForecaster(networks.mean[0.0], scaling, K, chunk),
+        MCDropoutForecaster(networks.mean[dropout_rate], scaling, K, chunk),
+        HeteroscedasticDropoutForecaster(networks.het[het_rate], scaling, K, chunk),
+        GaussianForecaster(networks.gaussian[0], scaling, K, chunk),
+        DeepEnsembleForecaster(members),
+        diffusion_forecaster(
+            profile, networks, profile.sampler, profile.sampler_steps, "diffusion"
+        ),
+    ]
+    return {f.name: f for f in chosen}

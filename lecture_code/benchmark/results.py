@@ -1,15 +1,15 @@
 """``results.json``: what a benchmark run writes, where it came from, and whether it is still
 the result of the code.
 
-A run writes one JSON file (:func:`write_results`) with the documented keys: ``config`` (every
-setting of the profile, :func:`lecture_code.benchmark.profiles.profile_config`), ``provenance``
-(the command, the commit, the fingerprint of the code, the date, the wall time and the machine),
-``lead_time``, ``models`` (per forecaster the scores of
-:func:`lecture_code.benchmark.scoring.score_forecasts`), ``scorecard``, ``sampler_comparison``,
-``sampler_ablation``, ``one_step``, ``dropout_tuning``, ``nfe_per_forecast_step``,
-``parameters``, ``training_s``, ``trained_from_cache``, ``timing_s`` and ``cpu_s``.
+A run writes one JSON file (:func:`write_results`) whose fields are documented, and checked on
+every load, by :mod:`lecture_code.benchmark.schema`: ``config`` (profile, seed, test seed,
+tracks), ``provenance`` (the command, the commit, the fingerprint of the code, the date, the
+wall time and the machine), ``lead_time``, ``tracks`` (per track every setting, the scores of
+every forecaster with intervals, the scorecard, the sampler check, the one-step law, the
+targets, the training replicates and the timings), ``targets`` and ``timing_s``.
 
-The book shows a committed file (``results/results.json`` of the project). :func:`load_results`
+The book shows committed files (:func:`results_file`: ``results/results.json`` of the
+project for the book profile, ``results/standard/`` for the standard profile). :func:`load_results`
 refuses a file that is missing, or *stale*: made with other settings than the profile's today,
 or by other code than the source of the packages it depends on (the fingerprint of
 :func:`lecture_code.cache.layer_sources` of the benchmark layer). Regenerate it with the command
@@ -32,22 +32,42 @@ from typing import Any
 import torch
 
 import lecture_code
-from lecture_code.benchmark.profiles import get_profile, profile_config
+from lecture_code.benchmark.profiles import PROFILES, get_profile, profile_config, track_names
+from lecture_code.benchmark.schema import ResultsSchemaError, validate
 from lecture_code.cache import code_fingerprint, layer_sources
+from lecture_code.validation import check_choice, check_int
 
 __all__ = [
     "RESULTS_FILE",
+    "ResultsSchemaError",
     "StaleResultsError",
     "check_fresh",
     "code_version",
     "jsonable",
     "load_results",
     "provenance",
+    "results_file",
     "write_results",
 ]
 
-#: The results file the book shows, in the project's ``results`` folder.
-RESULTS_FILE = Path(lecture_code.__file__).resolve().parents[1] / "results" / "results.json"
+_RESULTS = Path(lecture_code.__file__).resolve().parents[1] / "results"
+#: The results file the book shows, in the project's ``results`` folder: the book profile,
+#: every track, seed 0, the data's own test states.
+RESULTS_FILE = _RESULTS / "results.json"
+
+
+def results_file(profile: str = "book", test_seed: int = 0) -> Path:
+    """The committed results file of ``profile`` and ``test_seed``: ``results/results.json``
+    for the book profile's test states, ``results/heldout-<test_seed>/results.json`` for its
+    held-out ones, ``results/<profile>[-heldout-<test_seed>]/results.json`` for the others."""
+    check_choice("profile", profile, PROFILES)
+    test_seed = check_int("test_seed", test_seed, low=0)
+    held = f"heldout-{test_seed}" if test_seed else ""
+    if profile == "book":
+        return _RESULTS / held / "results.json" if held else RESULTS_FILE
+    folder = f"{profile}-{held}" if held else profile
+    return _RESULTS / folder / "results.json"
+
 
 #: Settings that change how fast a run is, not what it computes.
 _SPEED_ONLY = ("threads",)
@@ -119,9 +139,12 @@ def write_results(results: dict[str, Any], folder: str | Path) -> Path:
 
 
 def _command(config: dict[str, Any], path: Path) -> str:
+    tracks = config.get("tracks", ["all"])
+    track = "all" if len(tracks) != 1 else tracks[0]
     return (
         f"python -m lecture_code.benchmark --profile {config.get('profile', 'book')} "
-        f"--seed {config.get('seed', 0)} --out {path.parent}"
+        f"--track {track} --seed {config.get('seed', 0)} "
+        f"--test-seed {config.get('test_seed', 0)} --out {path.parent}"
     )
 
 
@@ -129,23 +152,39 @@ def check_fresh(results: dict[str, Any], path: Path) -> None:
     """Raise :class:`StaleResultsError` if ``results`` (read from ``path``) was made with other
     settings than its profile's today, or by other code than today's.
 
-    Settings that change only the speed (the number of threads) may differ.
+    Every track's settings are compared with its profile's; settings that change only the
+    speed (the number of threads) may differ.
     """
     config = results.get("config")
     if not isinstance(config, dict) or "profile" not in config or "seed" not in config:
         raise StaleResultsError(f"{path} has no config with a profile and a seed; regenerate it")
     redo = _command(config, path)
-    expected = jsonable(profile_config(get_profile(config["profile"], config["seed"])))
-    changed = sorted(
-        key
-        for key in set(expected) | set(config)
-        if key not in _SPEED_ONLY and expected.get(key) != config.get(key)
-    )
-    if changed:
+    if config["profile"] not in PROFILES:
         raise StaleResultsError(
-            f"{path} was made with other settings than the {config['profile']!r} profile has "
-            f"today (they differ in {changed}); regenerate it with: {redo}"
+            f"{path} was made with profile {config['profile']!r}, which no longer exists "
+            f"(profiles: {sorted(PROFILES)})"
         )
+    for track in config.get("tracks", []):
+        try:
+            track_names(track)
+        except ValueError as error:
+            raise StaleResultsError(f"{path} holds an unknown track: {error}") from None
+        made = results.get("tracks", {}).get(track, {}).get("config", {})
+        today = get_profile(
+            config["profile"], config["seed"], track=track, test_seed=config.get("test_seed", 0)
+        )
+        expected = jsonable(profile_config(today))
+        changed = sorted(
+            key
+            for key in set(expected) | set(made)
+            if key not in _SPEED_ONLY and expected.get(key) != made.get(key)
+        )
+        if changed:
+            raise StaleResultsError(
+                f"{path} was made with other settings than the {config['profile']!r} profile "
+                f"has today on track {track!r} (they differ in {changed}); regenerate it "
+                f"with: {redo}"
+            )
     made_by = results.get("provenance", {}).get("code_fingerprint")
     if made_by != code_version():
         raise StaleResultsError(
@@ -164,15 +203,24 @@ def load_results(path: str | Path = RESULTS_FILE, *, check: bool = True) -> dict
     Raises:
         FileNotFoundError: the file does not exist; the message names it and the command that
             makes it.
+        ResultsSchemaError: a field is missing or mistyped (:mod:`lecture_code.benchmark.schema`).
         StaleResultsError: the file is stale.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"no benchmark results at {path}: make them with "
-            f"python -m lecture_code.benchmark --profile book --seed 0 --out {path.parent}"
+            "python -m lecture_code.benchmark --profile book --track all --seed 0 "
+            f"--out {path.parent}"
         )
-    results = json.loads(path.read_text())
+    try:
+        results = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ResultsSchemaError(f"{path} is not valid JSON ({error}); regenerate it") from None
+    try:
+        validate(results)
+    except ResultsSchemaError as error:
+        raise ResultsSchemaError(f"{path}: {error}") from None
     if check:
         check_fresh(results, path)
     return results

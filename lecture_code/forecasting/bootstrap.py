@@ -27,11 +27,53 @@ import torch
 
 from lecture_code.validation import check_int, check_real, check_tensor
 
-__all__ = ["bootstrap_ci", "bootstrap_intervals"]
+__all__ = ["bootstrap_ci", "bootstrap_intervals", "bootstrap_means", "percentile_interval"]
 
 #: Entries of the count matrix built at once: resamples are drawn in chunks of rows so that
 #: memory stays near 16 MB whatever N is (the draws are the same as in one piece).
 _CHUNK_ENTRIES = 1_000_000
+
+
+def bootstrap_means(
+    values: torch.Tensor, generator: torch.Generator, n_boot: int = 1000
+) -> torch.Tensor:
+    r"""Column means of ``n_boot`` bootstrap resamples of the rows of ``values``: the
+    resampled statistics behind :func:`bootstrap_intervals`, for intervals on functions of
+    several means (a ratio of two mean scores, the square root of a mean square), which need
+    every mean from the *same* resample.
+
+    Args:
+        values: ``(N, C)`` per-state values, ``N >= 2``.
+        generator: draws the resamples: ``n_boot`` rows of ``N`` state indices.
+        n_boot: number of resamples, >= 1.
+
+    Returns:
+        ``(n_boot, C)`` float64.
+    """
+    check_tensor("values", values, ("N", "C"))
+    N = values.shape[0]
+    if N < 2:
+        raise ValueError(f"values must hold N >= 2 entries to bootstrap, got N = {N}")
+    n_boot = check_int("n_boot", n_boot, low=1)
+    values = values.to(torch.float64)
+    means = torch.empty(n_boot, values.shape[1], dtype=torch.float64)
+    rows = max(1, _CHUNK_ENTRIES // N)
+    for start in range(0, n_boot, rows):
+        stop = min(n_boot, start + rows)
+        index = torch.randint(N, (stop - start, N), generator=generator)
+        counts = torch.zeros(stop - start, N, dtype=torch.float64)
+        counts.scatter_add_(1, index, torch.ones(stop - start, N, dtype=torch.float64))
+        means[start:stop] = counts @ values / N
+    return means
+
+
+def percentile_interval(draws: torch.Tensor, level: float = 0.95) -> list[list[float]]:
+    """The central ``level`` percentile interval of each column of ``draws`` (n_boot, C):
+    ``(C, 2)`` nested list of ``[low, high]``."""
+    check_tensor("draws", draws, ("n", "C"))
+    level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+    q = torch.tensor([(1.0 - level) / 2.0, (1.0 + level) / 2.0], dtype=torch.float64)
+    return torch.quantile(draws.to(torch.float64), q, dim=0).T.tolist()
 
 
 def bootstrap_intervals(
@@ -51,22 +93,8 @@ def bootstrap_intervals(
         ``(L, 2)`` nested list of ``[low, high]``, one interval per column.
     """
     check_tensor("values", values, ("N", "L"))
-    N = values.shape[0]
-    if N < 2:
-        raise ValueError(f"values must hold N >= 2 entries to bootstrap, got N = {N}")
-    n_boot = check_int("n_boot", n_boot, low=1)
     level = check_real("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
-    values = values.to(torch.float64)
-    means = torch.empty(n_boot, values.shape[1], dtype=torch.float64)
-    rows = max(1, _CHUNK_ENTRIES // N)
-    for start in range(0, n_boot, rows):
-        stop = min(n_boot, start + rows)
-        index = torch.randint(N, (stop - start, N), generator=generator)
-        counts = torch.zeros(stop - start, N, dtype=torch.float64)
-        counts.scatter_add_(1, index, torch.ones(stop - start, N, dtype=torch.float64))
-        means[start:stop] = counts @ values / N
-    q = torch.tensor([(1.0 - level) / 2.0, (1.0 + level) / 2.0], dtype=torch.float64)
-    return torch.quantile(means, q, dim=0).T.tolist()
+    return percentile_interval(bootstrap_means(values, generator, n_boot), level)
 
 
 def bootstrap_ci(

@@ -31,13 +31,13 @@ import torch
 from torch import nn
 
 from lecture_code.ddpm.algorithms import LossFn, minimise
+from lecture_code.forecasting.dropout import set_dropout
 from lecture_code.forecasting.losses import DSMConfig, dsm_loss, gaussian_nll_loss, mse_loss
 from lecture_code.forecasting.networks import (
     BackboneConfig,
     DenoiserConfig,
     RingDenoiser,
     RingMLP,
-    set_dropout,
 )
 from lecture_code.seeding import make_generator
 from lecture_code.validation import check_int, check_real, check_tensor
@@ -200,6 +200,7 @@ def fit_mean_network(
     config: TrainConfig,
     generator: torch.Generator,
     *,
+    shared_masks: bool = False,
     progress: bool = True,
 ) -> RingMLP:
     """A :class:`~lecture_code.forecasting.networks.RingMLP` trained on
@@ -213,10 +214,11 @@ def fit_mean_network(
         dropout: dropout probability in [0, 1).
         config: the optimisation settings.
         generator: initial weights, minibatches, dropout masks.
+        shared_masks: dropout masks shared over the ring (one sampled network per state).
         progress: show a progress bar.
     """
     U, R = _normalised(u, u_next, scaling)
-    network = backbone.build(1, 1, weight_generator(generator), dropout)
+    network = backbone.build(1, 1, weight_generator(generator), dropout, shared_masks)
     train(
         network,
         lambda index, _: mse_loss(network, U[index], R[index]),
@@ -237,20 +239,23 @@ def fit_gaussian_network(
     config: TrainConfig,
     generator: torch.Generator,
     *,
+    dropout: float = 0.0,
+    shared_masks: bool = False,
     progress: bool = True,
 ) -> RingMLP:
     """A two-channel :class:`~lecture_code.forecasting.networks.RingMLP` (mean, log-variance)
-    trained on :func:`~lecture_code.forecasting.losses.gaussian_nll_loss`. Arguments as
-    :func:`fit_mean_network`."""
+    trained on :func:`~lecture_code.forecasting.losses.gaussian_nll_loss`; with ``dropout > 0``
+    (dropout active while training) it is the network of heteroscedastic MC dropout (Kendall
+    and Gal 2017). Arguments as :func:`fit_mean_network`."""
     U, R = _normalised(u, u_next, scaling)
-    network = backbone.build(1, 2, weight_generator(generator))
+    network = backbone.build(1, 2, weight_generator(generator), dropout, shared_masks)
     train(
         network,
         lambda index, _: gaussian_nll_loss(network, U[index], R[index]),
         U.shape[0],
         config,
         generator,
-        desc="Gaussian network",
+        desc="Gaussian network" if dropout == 0 else f"heteroscedastic network ({dropout:g})",
         progress=progress,
     )
     return network
@@ -288,6 +293,8 @@ def fit_denoiser(
     U, R = _normalised(u, u_next, scaling)
     network = denoiser.build(backbone, weight_generator(generator))
     nu_min, nu_max = nu_range
+    # None: centre the training noise levels on the (estimated) conditional spread
+    log_nu_mean = math.log(network.sigma_data) if dsm.log_nu_mean is None else dsm.log_nu_mean
 
     def loss(index: torch.Tensor, noise: torch.Generator) -> torch.Tensor:
         return dsm_loss(
@@ -295,7 +302,7 @@ def fit_denoiser(
             U[index],
             R[index],
             noise,
-            log_nu_mean=dsm.log_nu_mean,
+            log_nu_mean=log_nu_mean,
             log_nu_std=dsm.log_nu_std,
             nu_min=nu_min,
             nu_max=nu_max,

@@ -42,6 +42,7 @@ from lecture_code.validation import check_int, check_tensor
 
 __all__ = [
     "ClimatologyForecaster",
+    "DivergedForecastError",
     "Forecaster",
     "NetworkForecaster",
     "OracleForecaster",
@@ -55,9 +56,15 @@ class Forecaster(Protocol):
 
     ``sample_next(u, M, generator)`` takes states ``u: (B, K)`` and returns ``(B, M, K)``:
     ``M`` independent draws of the state one model step Δ later, for each of the ``B`` states.
-    A forecaster may also define ``advance(x: (B, M, K), generator) -> (B, M, K)``, one draw
-    per member, when its members are not exchangeable (a deep ensemble); :func:`rollout` uses
-    it when present.
+    Two optional hooks, which :func:`rollout` uses when present:
+
+    - ``advance(x: (B, M, K), generator) -> (B, M, K)``, one draw per member, when a member's
+      law depends on its path, not only on its current state (a deep ensemble, whose members
+      each follow one network), or when the members are equal (the deterministic network);
+    - ``begin(B: int, M: int, generator) -> None``, called once before the first step, to draw
+      what stays fixed along each of the ``B * M`` paths (the deep ensemble draws each path's
+      network there). With both hooks the first step is ``advance`` of the initial states
+      repeated ``M`` times, so the draws of ``begin`` hold from the first step on.
     """
 
     name: str
@@ -65,6 +72,20 @@ class Forecaster(Protocol):
     def sample_next(self, u: torch.Tensor, M: int, generator: torch.Generator) -> torch.Tensor:
         """(B, K) -> (B, M, K) draws of the next state."""
         ...
+
+
+class DivergedForecastError(ValueError):
+    """A rollout whose members overflowed: a learned forecaster that left the attractor (its
+    draws grew without bound and became infinite or NaN). A result about the forecaster, not
+    a bug: the benchmark reports it as diverged."""
+
+
+def _check_finite(x: torch.Tensor, name: str, step: int, n_leads: int) -> None:
+    if not bool(torch.isfinite(x).all()):
+        raise DivergedForecastError(
+            f"{name} diverged: {int((~torch.isfinite(x)).sum())} non-finite entries after "
+            f"{step} of {n_leads} steps"
+        )
 
 
 def _check_states(u: object, K: int) -> torch.Tensor:
@@ -103,8 +124,16 @@ def rollout(
     n_leads = check_int("n_leads", n_leads, low=1)
     B, K = u_0.shape
     advance = getattr(forecaster, "advance", None)
+    begin = getattr(forecaster, "begin", None)
     leads = []
-    x = forecaster.sample_next(u_0, M, generator).to(torch.float64)
+    if begin is not None:
+        begin(B, M, generator)
+    if begin is not None and advance is not None:
+        x = advance(u_0.to(torch.float64)[:, None, :].expand(-1, M, -1), generator)
+    else:
+        x = forecaster.sample_next(u_0, M, generator)
+    x = x.to(torch.float64)
+    _check_finite(x, forecaster.name, 1, n_leads)
     leads.append(x)
     for _ in runtime.progress(range(n_leads - 1), desc=forecaster.name, enabled=progress):
         if advance is not None:
@@ -112,6 +141,7 @@ def rollout(
         else:
             x = forecaster.sample_next(x.reshape(B * M, K), 1, generator)
             x = x.to(torch.float64).reshape(B, M, K)
+        _check_finite(x, forecaster.name, len(leads) + 1, n_leads)
         leads.append(x)
     return torch.stack(leads, dim=1)
 

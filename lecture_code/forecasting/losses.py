@@ -126,17 +126,20 @@ class DSMConfig:
     Attributes:
         log_nu_mean: :math:`P_{\text{mean}}`, the mean of :math:`\log\nu` (the log
             noise-to-signal ratio) during training. :math:`e^{-1.5} \approx 0.22` sits at the
-            conditional spread, where the denoiser has most to learn.
+            conditional spread, where the denoiser has most to learn. ``None``: centred on
+            the denoiser's :math:`\log\sigma_{\text{data}}`, which the benchmark estimates
+            from the training data.
         log_nu_std: :math:`P_{\text{std}}`; 1.5 reaches :math:`\nu \approx 0.01` and
             :math:`\nu \approx 20` within about two standard deviations.
         n_noise: noisy copies of each training state per step.
     """
 
-    log_nu_mean: float = -1.5
+    log_nu_mean: float | None = -1.5
     log_nu_std: float = 1.5
     n_noise: int = 2
 
     def __post_init__(self) -> None:
-        check_real("log_nu_mean", self.log_nu_mean)
+        if self.log_nu_mean is not None:
+            check_real("log_nu_mean", self.log_nu_mean)
         check_real("log_nu_std", self.log_nu_std, low=0.0, low_open=True)
         check_int("n_noise", self.n_noise, low=1)

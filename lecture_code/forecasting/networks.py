@@ -77,17 +77,16 @@ import torch
 from torch import nn
 
 from lecture_code.ddpm.denoiser import linear_layer, sinusoidal_embedding
+from lecture_code.forecasting.dropout import Dropout
 from lecture_code.validation import check_int, check_real, check_tensor
 
 __all__ = [
     "BackboneConfig",
     "DenoiserConfig",
-    "Dropout",
     "RingDenoiser",
     "RingMLP",
     "count_parameters",
     "ring_windows",
-    "set_dropout",
 ]
 
 
@@ -114,11 +113,23 @@ class BackboneConfig:
         check_int("depth", self.depth, low=1)
 
     def build(
-        self, in_channels: int, out_channels: int, generator: torch.Generator, dropout: float = 0.0
+        self,
+        in_channels: int,
+        out_channels: int,
+        generator: torch.Generator,
+        dropout: float = 0.0,
+        shared_masks: bool = False,
     ) -> RingMLP:
         """A fresh :class:`RingMLP` with these settings, its weights drawn from ``generator``."""
         size = dataclasses.asdict(self)  # left, right, hidden, depth
-        return RingMLP(in_channels, out_channels, **size, generator=generator, dropout=dropout)
+        return RingMLP(
+            in_channels,
+            out_channels,
+            **size,
+            generator=generator,
+            dropout=dropout,
+            shared_masks=shared_masks,
+        )
 
 
 @dataclass(frozen=True)
@@ -136,17 +147,24 @@ class DenoiserConfig:
 
     head_window: int = 5
     head_hidden: int = 32
-    sigma_data: float = 0.25
+    sigma_data: float | None = 0.25
     n_frequencies: int = 8
 
     def __post_init__(self) -> None:
         check_int("head_window", self.head_window, low=1)
         check_int("head_hidden", self.head_hidden, low=1)
-        check_real("sigma_data", self.sigma_data, low=0.0, low_open=True)
+        if self.sigma_data is not None:
+            check_real("sigma_data", self.sigma_data, low=0.0, low_open=True)
         check_int("n_frequencies", self.n_frequencies, low=1)
 
     def build(self, backbone: BackboneConfig, generator: torch.Generator) -> RingDenoiser:
-        """A fresh :class:`RingDenoiser`, ``backbone`` its encoder, weights from ``generator``."""
+        """A fresh :class:`RingDenoiser`, ``backbone`` its encoder, weights from ``generator``
+        (``sigma_data`` must be resolved to a number first)."""
+        if self.sigma_data is None:
+            raise ValueError(
+                "sigma_data is None (estimate it from the training data): resolve it with "
+                "lecture_code.forecasting.conditional_spread.estimate_sigma_data first"
+            )
         encoder, head = dataclasses.asdict(backbone), dataclasses.asdict(self)
         return RingDenoiser(**encoder, generator=generator, **head)
 
@@ -179,34 +197,6 @@ def _ring_windows(u: torch.Tensor, left: int, right: int) -> torch.Tensor:
     return windows.transpose(2, 3).reshape(u.shape[0], K, -1)
 
 
-class Dropout(nn.Module):
-    """Inverted dropout (Srivastava et al. 2014) whose masks come from an explicit generator.
-
-    In training mode each entry is zeroed with probability ``p`` and the rest are scaled by
-    ``1 / (1 - p)``, so the mean activation is unchanged; in eval mode it is the identity.
-    Unlike ``nn.Dropout`` it draws from ``self.generator`` (set by :func:`set_dropout`), not
-    from PyTorch's global generator, so MC-dropout forecasts are reproducible from a seed.
-
-    Args:
-        p: the dropout probability, in [0, 1).
-    """
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = check_real("p", p, low=0.0, high=1.0, high_open=True)
-        self.generator: torch.Generator | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(...) -> (...), masked in training mode."""
-        if not self.training or self.p == 0.0:
-            return x
-        keep = torch.rand(x.shape, generator=self.generator, dtype=x.dtype) >= self.p
-        return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
-
-    def extra_repr(self) -> str:
-        return f"p={self.p:g}"
-
-
 class RingMLP(nn.Module):
     """A shared MLP on the window of every site: a translation-equivariant map of fields,
     eq. (ring-window).
@@ -224,6 +214,8 @@ class RingMLP(nn.Module):
         depth: number of hidden layers, >= 1.
         generator: the source of the initial weights (the global random state is not used).
         dropout: dropout probability after each hidden activation, in [0, 1).
+        shared_masks: one dropout mask per row, shared by every site (one sampled network),
+            instead of one per site (:class:`lecture_code.forecasting.dropout.Dropout`).
     """
 
     def __init__(
@@ -236,6 +228,7 @@ class RingMLP(nn.Module):
         depth: int,
         generator: torch.Generator,
         dropout: float = 0.0,
+        shared_masks: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels, low=1)
@@ -250,7 +243,7 @@ class RingMLP(nn.Module):
         for i in range(depth):
             layers += [linear_layer(width if i == 0 else hidden, hidden, generator), nn.SiLU()]
             if dropout > 0.0:
-                layers.append(Dropout(dropout))
+                layers.append(Dropout(dropout, shared=shared_masks))
         layers.append(linear_layer(hidden, out_channels, generator))
         self.mlp = nn.Sequential(*layers)
 
@@ -272,20 +265,6 @@ class RingMLP(nn.Module):
                 f"got shape {tuple(u.shape)}"
             )
         return self.mlp(_ring_windows(u, self.left, self.right))
-
-
-def set_dropout(
-    module: nn.Module, active: bool, generator: torch.Generator | None = None
-) -> nn.Module:
-    """Switch every :class:`Dropout` layer of ``module`` on (``active=True``: masks are drawn
-    from ``generator``, as in training and in MC dropout) or off (the deterministic network),
-    leaving the rest of the module in eval mode. Returns ``module``."""
-    module.eval()
-    for layer in module.modules():
-        if isinstance(layer, Dropout):
-            layer.train(active)
-            layer.generator = generator if active else None
-    return module
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -116,7 +116,13 @@ def quantile_score(ensemble: torch.Tensor, y: torch.Tensor, alpha: float) -> tor
     M = ensemble.shape[1]
     # ceil(M alpha) without the rounding of M * alpha landing just above an integer.
     rank = min(max(math.ceil(M * alpha - 1e-12), 1), M)
-    q = torch.sort(ensemble, dim=1).values[:, rank - 1, :]
+    # the rank-th smallest member, selected without a full sort (the extremes directly)
+    if rank == 1:
+        q = ensemble.amin(dim=1)
+    elif rank == M:
+        q = ensemble.amax(dim=1)
+    else:
+        q = torch.kthvalue(ensemble, rank, dim=1).values
     return _pinball(alpha, q, y)
 
 
@@ -320,9 +326,11 @@ def variogram_score(
             raise ValueError(f"weights must be >= 0, got {weights.tolist()}")
         weights = weights.to(torch.float64)
     score = torch.zeros(ensemble.shape[0], dtype=torch.float64)
+    # |x| ** 0.5 as a square root: the benchmark's order, and several times faster than pow
+    power = torch.sqrt if p == 0.5 else (lambda x: x**p)
     for d in range(1, d_max + 1):
-        v_obs = (y - torch.roll(y, -d, dims=1)).abs() ** p  # (B, K): pairs (i, i + d)
-        v = (ensemble - torch.roll(ensemble, -d, dims=2)).abs() ** p  # (B, M, K)
+        v_obs = power((y - torch.roll(y, -d, dims=1)).abs())  # (B, K): pairs (i, i + d)
+        v = power((ensemble - torch.roll(ensemble, -d, dims=2)).abs())  # (B, M, K)
         term = (v_obs - v.mean(dim=1)) ** 2
         if fair:
             term = term - v.var(dim=1) / M

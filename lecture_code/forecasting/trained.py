@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from lecture_code.cache import cached
+from lecture_code.forecasting.conditional_spread import estimate_sigma_data
 from lecture_code.forecasting.data import DataConfig, Lorenz96Data, make_data
 from lecture_code.forecasting.fit import (
     Scaling,
@@ -51,8 +52,9 @@ from lecture_code.validation import check_choice, check_int, check_real
 __all__ = ["KINDS", "NetworkJob", "TrainedNetworks", "cached_data", "trained_networks"]
 
 #: Kinds of network of Part III, in order the MSE network (with dropout for MC dropout), the
-#: Gaussian-output network (one per deep-ensemble member) and the conditional denoiser.
-KINDS = ("mean", "gaussian", "denoiser")
+#: Gaussian-output network (one per deep-ensemble member), the conditional denoiser and the
+#: Gaussian-output network trained with dropout (heteroscedastic MC dropout).
+KINDS = ("mean", "gaussian", "denoiser", "het")
 
 
 def cached_data(system: Lorenz96, config: DataConfig, *, verbose: bool = False) -> Lorenz96Data:
@@ -84,7 +86,8 @@ class NetworkJob:
         backbone: the shared ring backbone.
         train: the optimisation.
         seed: the seed of the network's random stream.
-        dropout: dropout rate of an MSE network (0 for none).
+        dropout: dropout rate of an MSE or heteroscedastic network (0 for none).
+        shared_masks: dropout masks shared over the ring (one sampled network per row).
         member: index of a Gaussian network in the deep ensemble.
         denoiser, dsm, sde: the denoiser's head, its training noise levels and the VP-SDE whose
             range of noise levels it is trained on (``kind == "denoiser"`` only).
@@ -97,6 +100,7 @@ class NetworkJob:
     train: TrainConfig
     seed: int
     dropout: float = 0.0
+    shared_masks: bool = False
     member: int = 0
     denoiser: DenoiserConfig | None = None
     dsm: DSMConfig | None = None
@@ -118,17 +122,17 @@ class NetworkJob:
     def label(self) -> str:
         """The network's name in the cache and in timings, such as ``mean_p0.1``,
         ``gaussian_0`` or ``denoiser``."""
-        if self.kind == "mean":
-            return f"mean_p{self.dropout:g}"
+        if self.kind in ("mean", "het"):
+            return f"{self.kind}_p{self.dropout:g}"
         return f"gaussian_{self.member}" if self.kind == "gaussian" else "denoiser"
 
     def build(self, generator: torch.Generator) -> torch.nn.Module:
         """An untrained network of the job's architecture, its weights drawn from
         ``generator`` (to load trained weights into)."""
         if self.kind == "mean":
-            return self.backbone.build(1, 1, generator, self.dropout)
-        if self.kind == "gaussian":
-            return self.backbone.build(1, 2, generator)
+            return self.backbone.build(1, 1, generator, self.dropout, self.shared_masks)
+        if self.kind in ("gaussian", "het"):
+            return self.backbone.build(1, 2, generator, self.dropout, self.shared_masks)
         assert self.denoiser is not None  # checked in __post_init__
         return self.denoiser.build(self.backbone, generator)
 
@@ -146,11 +150,23 @@ def _fit(
     network: torch.nn.Module
     if job.kind == "mean":
         network = fit_mean_network(
-            *pairs, job.backbone, job.dropout, job.train, generator, progress=progress
+            *pairs,
+            job.backbone,
+            job.dropout,
+            job.train,
+            generator,
+            shared_masks=job.shared_masks,
+            progress=progress,
         )
-    elif job.kind == "gaussian":
+    elif job.kind in ("gaussian", "het"):
         network = fit_gaussian_network(
-            *pairs, job.backbone, job.train, generator, progress=progress
+            *pairs,
+            job.backbone,
+            job.train,
+            generator,
+            dropout=job.dropout,
+            shared_masks=job.shared_masks,
+            progress=progress,
         )
     else:
         assert job.denoiser is not None and job.dsm is not None and job.sde is not None
@@ -179,6 +195,9 @@ class TrainedNetworks:
         denoiser: the conditional denoiser (``None`` if it was not asked for).
         seconds: the training time of each network, as recorded when it was trained.
         loaded: whether each network came from the cache.
+        het: the heteroscedastic dropout networks, by dropout rate.
+        sigma_data: the denoiser's sigma_data (estimated from the training
+            data when its configuration left it ``None``), or ``None`` without a denoiser.
     """
 
     scaling: Scaling
@@ -187,6 +206,8 @@ class TrainedNetworks:
     denoiser: RingDenoiser | None
     seconds: dict[str, float] = field(default_factory=dict)
     loaded: dict[str, bool] = field(default_factory=dict)
+    het: dict[float, RingMLP] = field(default_factory=dict)
+    sigma_data: float | None = None
 
 
 def trained_networks(
@@ -204,6 +225,9 @@ def trained_networks(
     denoiser: DenoiserConfig | None = None,
     dsm: DSMConfig | None = None,
     sde: VPSDE | None = None,
+    heteroscedastic: TrainConfig | None = None,
+    het_rates: Sequence[float] = (),
+    shared_masks: bool = False,
     progress: bool = True,
 ) -> TrainedNetworks:
     """Train (or load from the cache) the networks asked for, each on its own.
@@ -227,7 +251,14 @@ def trained_networks(
         mean, gaussian, diffusion: the optimisation of each kind, or ``None`` to skip it.
         dropout_rates: the rates of the MSE networks.
         n_gaussian: Gaussian networks, >= 1.
-        denoiser, dsm, sde: the denoiser's settings.
+        denoiser, dsm, sde: the denoiser's settings; ``denoiser.sigma_data = None`` is
+            estimated from the training pairs
+            (:func:`lecture_code.forecasting.conditional_spread.estimate_sigma_data`) before
+            the job is made, so that the cache key holds the number.
+        heteroscedastic: the optimisation of the Gaussian-output networks trained with dropout
+            at each rate of ``het_rates`` (heteroscedastic MC dropout), or ``None``.
+        shared_masks: dropout masks shared over the ring, for the MSE networks with dropout and
+            the heteroscedastic ones.
         progress: progress bars while training.
     """
     check_int("n_gaussian", n_gaussian, low=1)
@@ -257,18 +288,33 @@ def trained_networks(
     mean_networks = {}
     if mean is not None:
         for p in dropout_rates:
-            mean_networks[p] = load(NetworkJob(kind="mean", train=mean, dropout=p, **common))
+            # a network without dropout has no masks to share: one job whatever shared_masks
+            shared = shared_masks and p > 0
+            job = NetworkJob(kind="mean", train=mean, dropout=p, shared_masks=shared, **common)
+            mean_networks[p] = load(job)
+    het_networks = {}
+    if heteroscedastic is not None:
+        for p in het_rates:
+            job = NetworkJob(
+                kind="het", train=heteroscedastic, dropout=p, shared_masks=shared_masks, **common
+            )
+            het_networks[p] = load(job)
     gaussian_networks = []
     if gaussian is not None:
         for e in range(n_gaussian):
             job = NetworkJob(kind="gaussian", train=gaussian, member=e, **common)
             gaussian_networks.append(load(job))
-    denoiser_network = None
+    denoiser_network, sigma_data = None, None
     if diffusion is not None:
+        head = DenoiserConfig() if denoiser is None else denoiser
+        if head.sigma_data is None:
+            estimate = estimate_sigma_data(data.u_train, data.u_train_next, scaling)
+            head = dataclasses.replace(head, sigma_data=round(estimate, 6))
+        sigma_data = head.sigma_data
         job = NetworkJob(
             kind="denoiser",
             train=diffusion,
-            denoiser=DenoiserConfig() if denoiser is None else denoiser,
+            denoiser=head,
             dsm=DSMConfig() if dsm is None else dsm,
             sde=VPSDE() if sde is None else sde,
             **common,
@@ -281,4 +327,6 @@ def trained_networks(
         denoiser_network,  # type: ignore[arg-type]
         seconds,
         loaded,
+        het_networks,  # type: ignore[arg-type]
+        sigma_data,
     )

@@ -67,7 +67,7 @@ def plot_crps_ratio(
     ax: Axes,
     lead_time: Sequence[float],
     ratio: Mapping[str, Sequence[float]],
-    target: float | None = 1.10,
+    target: float | None = None,
 ) -> Axes:
     """CRPS divided by the oracle's against lead time; 1 is the best possible.
 
@@ -113,11 +113,12 @@ def plot_scorecard(
     scorecard: Mapping[str, Sequence[Mapping[str, Any]]],
     challenger: str,
     limit: float = 20.0,
+    score: str = "CRPS",
 ) -> Axes:
     """The scorecard: relative CRPS difference of the challenger against each baseline, lead by
     lead, in percent; blue where the challenger is better, red where it is worse, saturated
-    beyond ``limit`` percent. A dot marks a difference whose 95% paired-bootstrap interval
-    excludes zero.
+    beyond ``limit`` percent. A dot marks a difference that is significant after the card's
+    correction for multiple tests (its ``verdict`` is not a tie).
 
     Args:
         ax: where to draw.
@@ -125,9 +126,15 @@ def plot_scorecard(
         scorecard: baseline -> (L,) rows with ``relative`` and ``verdict``.
         challenger: the forecaster on trial (named in the colour bar).
         limit: the colour scale's range, ± percent.
+        score: the score's name, for the colour bar.
     """
     names = list(scorecard)
-    values = np.array([[100 * row["relative"] for row in scorecard[n]] for n in names])
+    values = np.array(
+        [
+            [np.nan if r["relative"] is None else 100 * r["relative"] for r in scorecard[n]]
+            for n in names
+        ]
+    )
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit)
     image = ax.imshow(values, aspect="auto", cmap="RdBu_r", norm=norm, interpolation="nearest")
     for i, name in enumerate(names):
@@ -141,5 +148,5 @@ def plot_scorecard(
     ax.set_xlabel("lead time τ (time units)")
     ax.grid(False)
     cbar = ax.figure.colorbar(image, ax=ax, shrink=0.9, extend="both")
-    cbar.set_label(f"CRPS change of {look(challenger).label} vs baseline (%)")
+    cbar.set_label(f"{score} change of {look(challenger).label} vs baseline (%)")
     return ax

@@ -73,6 +73,8 @@ FORECASTERS: dict[str, Look] = {
     "deterministic": Look("deterministic (MSE)", COLORS["deterministic"], "--"),
     "mc_dropout": Look("MC dropout", COLORS["mc_dropout"]),
     "gaussian": Look("Gaussian NLL", COLORS["gaussian"]),
+    "mc_dropout_het": Look("MC dropout, heteroscedastic", COLORS["mc_dropout"], ":"),
+    "physics_gaussian": Look("physics + Gaussian", COLORS["data"], "-."),
     "deep_ensemble": Look("deep ensemble", COLORS["ensemble"]),
     "diffusion": Look("diffusion", COLORS["diffusion"]),
     "diffusion_reference": Look("diffusion, 1000-step EM", COLORS["diffusion"], "--", "o"),

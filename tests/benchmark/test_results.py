@@ -1,4 +1,5 @@
-"""results.json: written with its provenance, refused when missing or stale, by name."""
+"""results.json: written with its provenance, checked against its schema on every load, and
+refused when missing, malformed or stale, by name."""
 
 from __future__ import annotations
 
@@ -7,29 +8,28 @@ import math
 
 import pytest
 
-from lecture_code.benchmark.profiles import get_profile, profile_config
 from lecture_code.benchmark.results import (
+    RESULTS_FILE,
+    ResultsSchemaError,
     StaleResultsError,
     code_version,
     jsonable,
     load_results,
+    results_file,
     write_results,
 )
+from lecture_code.benchmark.schema import validate
 
 
-def _fresh() -> dict:
-    return {
-        "config": jsonable(profile_config(get_profile("tiny"))),
-        "provenance": {"code_fingerprint": code_version()},
-        "models": {"oracle": {"crps": [math.nan, 1.0]}},
-    }
+def test_a_fresh_run_follows_the_schema_and_loads(tiny_run):
+    folder, results, _ = tiny_run
+    validate(results)
+    loaded = load_results(folder / "a" / "results.json")
+    assert loaded["config"]["tracks"] == ["gaussian", "bursty"]
 
 
-def test_a_fresh_file_loads_and_non_finite_numbers_become_null(tmp_path):
-    path = write_results(_fresh(), tmp_path / "out")
-    assert path == tmp_path / "out" / "results.json"
-    results = load_results(path)
-    assert results["models"]["oracle"]["crps"] == [None, 1.0]
+def test_non_finite_numbers_become_null():
+    assert jsonable({"a": [math.nan, 1.0, (math.inf,)]}) == {"a": [None, 1.0, [None]]}
 
 
 def test_a_missing_file_is_named_with_the_command_that_makes_it(tmp_path):
@@ -38,19 +38,57 @@ def test_a_missing_file_is_named_with_the_command_that_makes_it(tmp_path):
         load_results(path)
 
 
-def test_a_file_from_other_settings_or_other_code_is_stale(tmp_path):
-    results = _fresh()
-    results["config"]["M"] = 7
-    path = write_results(results, tmp_path)
-    with pytest.raises(StaleResultsError, match=r"results.json was made with other settings .*'M'"):
+@pytest.mark.parametrize(
+    ("spoil", "match"),
+    [
+        (lambda r: r.pop("provenance"), r"results has no field 'provenance'"),
+        (
+            lambda r: r["tracks"]["bursty"]["models"]["diffusion"].__setitem__("crps", "low"),
+            r"results\['tracks'\]\['bursty'\]\['models'\]\['diffusion'\]\['crps'\] must be a list",
+        ),
+        (
+            lambda r: r["targets"][0].__setitem__("passed", "yes"),
+            r"results\['targets'\]\[0\]\['passed'\] must be bool, got str",
+        ),
+        (
+            lambda r: r["tracks"]["gaussian"]["sampler_check"].pop("tests"),
+            r"\['sampler_check'\] has no field 'tests'",
+        ),
+    ],
+)
+def test_a_missing_or_mistyped_field_is_named(tiny_run, tmp_path, spoil, match):
+    _, results, _ = tiny_run
+    spoilt = json.loads(json.dumps(results))
+    spoil(spoilt)
+    path = write_results(spoilt, tmp_path)
+    with pytest.raises(ResultsSchemaError, match=match):
+        load_results(path, check=False)
+
+
+def test_a_file_from_other_settings_or_other_code_is_stale(tiny_run, tmp_path):
+    _, results, _ = tiny_run
+    other = json.loads(json.dumps(results))
+    other["tracks"]["bursty"]["config"]["M"] = 7
+    path = write_results(other, tmp_path)
+    with pytest.raises(StaleResultsError, match=r"other settings .* track 'bursty' .*'M'"):
         load_results(path)
-    assert load_results(path, check=False)["config"]["M"] == 7
-    results = _fresh()
-    results["config"]["threads"] = 16  # speed only: still the same results
-    results["provenance"]["code_fingerprint"] = "0" * 64
-    path = write_results(results, tmp_path)
-    with pytest.raises(StaleResultsError, match=r"was made by other code.*--profile tiny --seed 0"):
+    assert load_results(path, check=False)["tracks"]["bursty"]["config"]["M"] == 7
+    other = json.loads(json.dumps(results))
+    other["tracks"]["gaussian"]["config"]["threads"] = 16  # speed only: still the same results
+    other["provenance"]["code_fingerprint"] = "0" * 64
+    path = write_results(other, tmp_path)
+    with pytest.raises(StaleResultsError, match=r"was made by other code.*--profile tiny"):
         load_results(path)
-    path.write_text(json.dumps({"models": {}}))
-    with pytest.raises(StaleResultsError, match="has no config"):
+    other["provenance"]["code_fingerprint"] = code_version()
+    other["config"]["profile"] = "huge"
+    path = write_results(other, tmp_path)
+    with pytest.raises(StaleResultsError, match="profile 'huge', which no longer exists"):
         load_results(path)
+
+
+def test_the_committed_files_have_their_places():
+    assert results_file() == RESULTS_FILE
+    assert results_file("book", 1).parent.name == "heldout-1"
+    assert results_file("standard").parent.name == "standard"
+    with pytest.raises(ValueError, match="profile must be one of"):
+        results_file("huge")

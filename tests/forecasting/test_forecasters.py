@@ -18,10 +18,14 @@ from lecture_code.forecasting.baselines import (
     DeepEnsembleForecaster,
     DeterministicForecaster,
     GaussianForecaster,
+    HeteroscedasticDropoutForecaster,
     MCDropoutForecaster,
+    PhysicsGaussianForecaster,
+    fit_physics_noise,
 )
 from lecture_code.forecasting.calibration import spread_skill_ratio
 from lecture_code.forecasting.diffusion_forecaster import DiffusionForecaster
+from lecture_code.forecasting.dropout import Dropout, set_dropout
 from lecture_code.forecasting.fit import (
     Scaling,
     TrainConfig,
@@ -40,11 +44,9 @@ from lecture_code.forecasting.losses import DSMConfig
 from lecture_code.forecasting.networks import (
     BackboneConfig,
     DenoiserConfig,
-    Dropout,
     RingMLP,
     count_parameters,
     ring_windows,
-    set_dropout,
 )
 from lecture_code.score.sde import VPSDE
 from lecture_code.seeding import make_generator
@@ -204,18 +206,66 @@ def test_the_oracle_is_calibrated():
     assert abs(spread_skill_ratio(ensemble, truth) - 1.0) <= 0.06
 
 
-def test_the_deep_ensemble_keeps_each_member_on_its_own_network(states, scaling):
+def test_the_deep_ensemble_draws_each_path_s_network_at_random_and_keeps_it(states, scaling):
     nets = small_networks()
     members = [GaussianForecaster(nets[n], scaling, K) for n in ("gaussian", "gaussian2")]
     ensemble = DeepEnsembleForecaster(members)
-    # with zero variance the draws are the networks' means: members 0, 2 follow network 0
+    # with zero variance a draw is its network's mean: the member's path shows its network
     for net in (nets["gaussian"], nets["gaussian2"]):
         with torch.no_grad():
             net.mlp[-1].bias[1] = -60.0
-    draws = ensemble.sample_next(states[:2], 4, make_generator(12))
-    torch.testing.assert_close(draws[:, 0], draws[:, 2])
-    torch.testing.assert_close(draws[:, 1], draws[:, 3])
-    assert not torch.allclose(draws[:, 0], draws[:, 1])
+    M = 400
+    paths = rollout(ensemble, states[:2], M, 3, make_generator(12))
+    means = [m.sample_next(states[:2], 1, make_generator(0))[:, 0] for m in members]
+    first = paths[:, 0]  # (2, M, K)
+    on_0 = (first - means[0][:, None]).abs().amax(-1) < 1e-5
+    on_1 = (first - means[1][:, None]).abs().amax(-1) < 1e-5
+    assert bool((on_0 ^ on_1).all())  # every member follows exactly one network
+    share = float(on_0.double().mean())
+    assert abs(share - 0.5) < 3 * (0.25 / (2 * M)) ** 0.5  # drawn uniformly, not m mod E
+    assert torch.equal(on_0, ensemble.assignment == 0)
+    # the same network on later steps: the second step from the first is that network's
+    step = members[0].sample_next(first[0][on_0[0]], 1, make_generator(0))[:, 0]
+    torch.testing.assert_close(paths[0, 1][on_0[0]], step)
+    with pytest.raises(ValueError, match="call begin"):
+        DeepEnsembleForecaster(members).advance(first, make_generator(0))
+
+
+def test_physics_gaussian_fits_the_one_step_variance_of_the_gaussian_truth():
+    u = spin_up(200, SYSTEM, make_generator(30), time=2.0)
+    oracle = OracleForecaster(SYSTEM).sample_next(u, 64, make_generator(31))
+    u_next = oracle[:, 0]
+    v = fit_physics_noise(SYSTEM, u, u_next)
+    exact = float(oracle.var(dim=1).mean())
+    assert v == pytest.approx(exact, rel=0.05)  # 200 x 40 squared residuals: 1.6 % SE
+    control = PhysicsGaussianForecaster(SYSTEM, v)
+    draws = control.sample_next(u, 64, make_generator(32))
+    assert float(draws.var(dim=1).mean()) == pytest.approx(v, rel=0.03)
+    with pytest.raises(ValueError, match="variance must"):
+        PhysicsGaussianForecaster(SYSTEM, 0.0)
+
+
+def test_shared_masks_drop_the_same_units_at_every_site_of_a_row():
+    x = torch.ones(3, 40, 16)
+    shared, per_site = Dropout(0.5, shared=True), Dropout(0.5)
+    for layer in (shared, per_site):
+        set_dropout(layer, True, make_generator(33))
+    kept = shared(x) > 0
+    assert bool((kept == kept[:, :1]).all()) and not bool((kept[0] == kept[1]).all())
+    kept = per_site(x) > 0
+    assert not bool((kept == kept[:, :1]).all())
+
+
+def test_heteroscedastic_dropout_adds_its_variance_to_the_masks_spread(states, scaling):
+    net = BackboneConfig(hidden=8, depth=1).build(1, 2, make_generator(34), 0.2, True)
+    with torch.no_grad():
+        net.mlp[-1].bias[1] = math.log(4.0)  # variance 4 in normalised units
+    het = HeteroscedasticDropoutForecaster(net, scaling, K)
+    draws = het.sample_next(states[:4], 500, make_generator(35))
+    spread = float(draws.var(dim=1).mean()) / scaling.r_std**2
+    assert spread > 4.0 * 0.9  # at least the aleatoric variance
+    with pytest.raises(ValueError, match="dropout layers with p > 0"):
+        HeteroscedasticDropoutForecaster(small_networks()["gaussian"], scaling, K)
 
 
 def test_scaling_round_trip(states):

@@ -86,3 +86,34 @@ def test_a_job_names_what_it_lacks():
     assert NetworkJob(kind="mean", dropout=0.25, **common).label == "mean_p0.25"
     with pytest.raises(ValueError, match="n_gaussian must be an integer >= 1"):
         trained_networks(SYSTEM, DATA, BACKBONE, 0, n_gaussian=0)
+
+
+def test_sigma_data_is_estimated_from_the_training_data_and_keys_the_cache(cache):
+    from lecture_code.forecasting.conditional_spread import estimate_sigma_data
+    from lecture_code.forecasting.losses import DSMConfig
+
+    data = cached_data(SYSTEM, DATA)
+    networks = trained_networks(
+        SYSTEM,
+        DATA,
+        BACKBONE,
+        0,
+        data=data,
+        diffusion=TRAIN,
+        denoiser=DenoiserConfig(head_hidden=8, sigma_data=None),
+        dsm=DSMConfig(log_nu_mean=None),
+        heteroscedastic=TRAIN,
+        het_rates=(0.1,),
+        shared_masks=True,
+        progress=False,
+    )
+    scaling = Scaling.fit(data.u_train, data.u_train_next)
+    expected = estimate_sigma_data(data.u_train, data.u_train_next, scaling)
+    assert networks.sigma_data == pytest.approx(expected, abs=1e-6)
+    assert networks.denoiser is not None
+    assert networks.denoiser.sigma_data == pytest.approx(expected, abs=1e-6)
+    assert set(networks.het) == {0.1} and set(networks.loaded) == {"het_p0.1", "denoiser"}
+    layers = [m for m in networks.het[0.1].modules() if type(m).__name__ == "Dropout"]
+    assert layers and all(layer.shared for layer in layers)
+    with pytest.raises(ValueError, match="sigma_data is None"):
+        DenoiserConfig(sigma_data=None).build(BACKBONE, generator_for(0, "x"))
