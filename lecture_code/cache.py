@@ -23,6 +23,7 @@ Book: preface, section "Running the code".
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
@@ -85,12 +86,37 @@ def layer_sources(layer: str) -> list[Path]:
     return paths
 
 
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    """``tree`` without its string statements: the docstrings of the module, its classes and
+    functions, and the strings that document attributes. They are prose, not code."""
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list):
+            node.body = [
+                stmt
+                for stmt in body
+                if not (
+                    isinstance(stmt, ast.Expr)
+                    and isinstance(stmt.value, ast.Constant)
+                    and isinstance(stmt.value.value, str)
+                )
+            ]
+    return tree
+
+
 def code_fingerprint(sources: Iterable[Path]) -> str:
-    """SHA-256 of the files ``sources``: each one's name and bytes, in the order given."""
+    """SHA-256 of the code of the files ``sources``: each one's name and its syntax tree, in
+    the order given.
+
+    The tree is taken without docstrings, and a syntax tree holds no comments, layout or line
+    numbers, so mending a sentence or wrapping a line keeps every cached model and committed
+    result; a change to any statement, name or constant changes the fingerprint.
+    """
     digest = hashlib.sha256()
     for path in sources:
+        tree = _strip_docstrings(ast.parse(path.read_bytes(), filename=str(path)))
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        digest.update(ast.dump(tree, annotate_fields=False).encode())
     return digest.hexdigest()
 
 

@@ -38,7 +38,7 @@ def test_key_changes_with_name_and_with_any_field_even_a_nested_one():
     assert key != cache.cache_key("net", _Settings(), "ddpm")
 
 
-def test_fingerprint_changes_when_any_source_byte_changes_and_comes_back_with_it(tmp_path):
+def test_fingerprint_changes_with_any_statement_never_with_prose_and_comes_back(tmp_path):
     sources = [tmp_path / "a.py", tmp_path / "b.py"]
     sources[0].write_text("def f(x):\n    return 2 * x\n")
     sources[1].write_text("C = 1\n")
@@ -47,6 +47,14 @@ def test_fingerprint_changes_when_any_source_byte_changes_and_comes_back_with_it
     assert cache.code_fingerprint(sources) != before
     sources[0].write_text("def f(x):\n    return 2 * x\n")  # and back
     assert cache.code_fingerprint(sources) == before
+    # prose is not code: a docstring, a comment or a wrapped line keeps the fingerprint
+    sources[0].write_text('def f(x):\n    """Twice x."""\n    return 2 * x  # why: none\n')
+    assert cache.code_fingerprint(sources) == before
+    sources[0].write_text("def f(x):\n    return (\n        2 * x\n    )\n")
+    assert cache.code_fingerprint(sources) == before
+    sources[0].write_text('def f(x):\n    return 2 * x\n\n\nS = "a string constant is code"\n')
+    assert cache.code_fingerprint(sources) != before
+    sources[0].write_text("def f(x):\n    return 2 * x\n")
     # the name is part of it: moving code to another module is a change of code
     sources[1].rename(tmp_path / "c.py")
     assert cache.code_fingerprint([sources[0], tmp_path / "c.py"]) != before

@@ -116,7 +116,9 @@ def tune_rate(
 
     Returns:
         ``(best_rate, {"rates", "weighted", "crps_by_lead", "diverged"})``; a rate whose
-        rollout overflows (:class:`DivergedForecastError`) is listed in ``diverged`` and loses.
+        rollout overflows
+        (:class:`~lecture_code.forecasting.forecasters.DivergedForecastError`) is listed in
+        ``diverged`` and loses.
     """
     if not rates:
         raise ValueError("rates must name at least one dropout rate, got ()")

@@ -102,7 +102,7 @@ class Profile:
     dsm: DSMConfig = field(default_factory=lambda: DSMConfig(log_nu_mean=None))
     sde: VPSDE = field(default_factory=VPSDE)
     train: TrainConfig = _TRAIN
-    dropout_rates: tuple[float, ...] = (0.05, 0.1, 0.2)
+    dropout_rates: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.4)
     het_rates: tuple[float, ...] = (0.05, 0.1)
     shared_masks: bool = True
     n_ensemble: int = 5

@@ -58,7 +58,12 @@ from lecture_code.benchmark.sampler_check import (
     sampler_check,
 )
 from lecture_code.benchmark.scorecard import scorecard
-from lecture_code.benchmark.scoring import scorecard_scores, summarise_scores
+from lecture_code.benchmark.scoring import (
+    climatological_tails,
+    scorecard_scores,
+    summarise_scores,
+    tail_key,
+)
 from lecture_code.benchmark.stages import Stopwatch, roll_and_score, test_states
 from lecture_code.benchmark.targets import judge_targets
 from lecture_code.forecasting.baselines import HeteroscedasticDropoutForecaster, MCDropoutForecaster
@@ -80,7 +85,7 @@ __all__ = [
 
 #: The forecaster on trial in the scorecard; every other forecaster is a baseline.
 CHALLENGER = "diffusion"
-#: The slow sampler's forecaster: used in the sampler check, never a baseline.
+#: The slow sampler's forecaster, used in the sampler check and never a baseline.
 REFERENCE = "diffusion_reference"
 #: Baselines of the scorecard, in its order (the oracle last: the control that must not lose).
 BASELINES = (
@@ -187,8 +192,9 @@ def run_track(
                 u_test, profile.n_leads, profile.system, stream("truth", "test", profile.test_seed)
             )
         references = reference_forecasters(profile, data)
+        tails = climatological_tails(data.climatology, profile.quantile_levels)
         scored = roll_and_score(
-            references, u_test, truth, profile, watch, stream, "", progress, keep_forecasts
+            references, u_test, truth, profile, watch, stream, "", progress, keep_forecasts, tails
         )
         forecasters: dict[str, Forecaster] = dict(references)
         index = [lead - 1 for lead in profile.rank_leads]
@@ -207,6 +213,7 @@ def run_track(
                 label,
                 progress,
                 keep_forecasts and r == 0,
+                tails,
             )
             with watch.stage("scores"):
                 per_state = {**scored.per_state, **learned.per_state}
@@ -299,6 +306,7 @@ def run_track(
         "config": profile_config(profile),
         "lead_time": profile.lead_time,
         "n_states": int(u_test.shape[0]),
+        "tail_thresholds": {tail_key(level): t for level, t in tails},
         "models": head["models"],
         "scorecard": head["scorecard"],
         "sampler_check": check,

@@ -2,7 +2,7 @@
 
 The chapters glue their numbers from ``results.json``; a missing or mistyped field must fail
 loudly, where it is read, with the field's path, and not as a ``KeyError`` deep in a figure.
-:data:`SCHEMA` is the schema, written as nested Python values: a ``dict`` lists required keys
+``SCHEMA`` is the schema, written as nested Python values: a ``dict`` lists required keys
 (the key ``"*"`` stands for any key, every value of that spec); a one-element ``list`` is a
 list of that spec; a ``tuple`` of types lists the types allowed (``None`` for JSON null); a
 type is that type (``float`` admits integers, ``bool`` never counts as a number). Extra keys
@@ -73,6 +73,7 @@ TRACK: dict[str, Any] = {
     "config": {"profile": str, "seed": int, "test_seed": int, "M": int, "n_test": int},
     "lead_time": _LIST,
     "n_states": int,
+    "tail_thresholds": {"*": _NUMBER},
     "models": {"*": MODEL},
     "scorecard": {
         "alpha": _NUMBER,
@@ -119,7 +120,7 @@ SCHEMA: dict[str, Any] = {
 
 
 class ResultsSchemaError(ValueError):
-    """A results file that does not follow :data:`SCHEMA`."""
+    """A results file that does not follow ``SCHEMA``."""
 
 
 def _name(spec: Any) -> str:
@@ -143,7 +144,7 @@ def _is(value: Any, kind: Any) -> bool:
 
 
 def validate(value: Any, spec: Any = SCHEMA, path: str = "results") -> None:
-    """Check ``value`` against ``spec`` (default: the whole file's :data:`SCHEMA`).
+    """Check ``value`` against ``spec`` (default: the whole file's ``SCHEMA``).
 
     Raises:
         ResultsSchemaError: naming the path of the first missing or mistyped field, what it

@@ -18,6 +18,9 @@ function of several means (a ratio, a root mean square) is computed on each resa
 - the quantile (pinball) scores of the ensemble's empirical quantiles at the levels of the
   profile (1 % and 99 %), which see the tails that the CRPS averages away
   (:func:`lecture_code.forecasting.shape_scores.quantile_score`);
+- the fair tail CRPS of each tail beyond the training climatology's quantile at the same
+  levels (:func:`lecture_code.forecasting.shape_scores.tail_crps`): the threshold Brier scores
+  of the protocol's alternative, integrated over the tail, in a form that is fair for any ``M``;
 - the fair energy score of the ring and the fair variogram score (Scheuerer & Hamill 2015,
   order 0.5, site pairs up to distance 3), which see the joint law of the sites;
 - rank histograms over all sites, and a PIT flatness test at a few lead times on *one site per
@@ -31,7 +34,8 @@ members) it is the smallest member. Its pinball loss is then a score of the ense
 minimum, a noisy estimate whose error depends on the tail's density, and not a fair score of
 the ensemble's law: an ensemble drawn from the truth's own law can lose to a Gaussian with the
 right mean and spread. The benchmark measures this (the bursty target's detail
-``gaussian_over_oracle``) instead of assuming it away.
+``gaussian_over_oracle``) instead of assuming it away, and scores the tails fairly as well
+(the tail CRPS).
 
 :func:`per_state_scores` returns the per-state values that the scorecard compares
 (:mod:`lecture_code.benchmark.scorecard`).
@@ -60,11 +64,12 @@ import torch
 from lecture_code.forecasting.bootstrap import bootstrap_means, percentile_interval
 from lecture_code.forecasting.calibration import chi2_sf, pit_ensemble, rank_histogram
 from lecture_code.forecasting.metrics import crps_ensemble, energy_score
-from lecture_code.forecasting.shape_scores import quantile_score, variogram_score
+from lecture_code.forecasting.shape_scores import quantile_score, tail_crps, variogram_score
 from lecture_code.validation import check_int, check_tensor
 
 __all__ = [
     "PIT_BINS",
+    "climatological_tails",
     "crps_per_site",
     "per_state_scores",
     "pit_flatness",
@@ -72,6 +77,7 @@ __all__ = [
     "score_forecasts",
     "scorecard_scores",
     "summarise_scores",
+    "tail_key",
 ]
 
 #: Equal-width bins of the PIT flatness test.
@@ -83,9 +89,39 @@ def quantile_key(level: float) -> str:
     return f"quantile_{round(100 * level):02d}"
 
 
+def tail_key(level: float) -> str:
+    """The results key of the tail CRPS beyond the climatological ``level`` quantile:
+    ``tail_99`` for the upper tail beyond the 99 % quantile."""
+    return f"tail_{round(100 * level):02d}"
+
+
+def climatological_tails(
+    states: torch.Tensor, levels: Sequence[float]
+) -> list[tuple[float, float]]:
+    """The ``(level, threshold)`` pairs of the tail CRPS: the quantiles at ``levels`` of every
+    site of the climatological ``states`` (N, K) pooled (the sites of the ring are exchangeable,
+    so one threshold serves them all). They come from training data, never from the test states.
+    """
+    check_tensor("states", states, ("N", "K"))
+    pooled = states.reshape(-1).to(torch.float64)
+    out = []
+    for level in levels:
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"levels must lie in (0, 1), got {level}")
+        out.append((float(level), torch.quantile(pooled, level).item()))
+    return out
+
+
 def scorecard_scores(quantile_levels: Sequence[float]) -> list[str]:
     """The per-state scores of the scorecard, in its order (lower is better for each)."""
-    return ["crps", "mse", *(quantile_key(a) for a in quantile_levels), "energy", "variogram"]
+    return [
+        "crps",
+        "mse",
+        *(quantile_key(a) for a in quantile_levels),
+        *(tail_key(a) for a in quantile_levels),
+        "energy",
+        "variogram",
+    ]
 
 
 def _check(forecasts: torch.Tensor, truth: torch.Tensor) -> tuple[int, int, int, int]:
@@ -116,6 +152,7 @@ def per_state_scores(
     truth: torch.Tensor,
     *,
     quantile_levels: Sequence[float] = (0.01, 0.99),
+    tails: Sequence[tuple[float, float]] = (),
     variogram_p: float = 0.5,
     variogram_d_max: int = 3,
 ) -> dict[str, torch.Tensor]:
@@ -125,13 +162,16 @@ def per_state_scores(
         forecasts: (B, L, M, K) ensembles, ``M >= 2`` (the fair scores need two members).
         truth: (B, L, K) the verifying truth.
         quantile_levels: levels of the quantile scores.
+        tails: ``(level, threshold)`` pairs: the tail CRPS beyond each threshold, of the upper
+            tail for a level above 1/2, of the lower one otherwise (the thresholds fixed in
+            advance, e.g. climatological quantiles at those levels).
         variogram_p, variogram_d_max: the variogram score's order and largest distance.
 
     Returns:
         name -> (B, L) float64: ``crps``, ``mse`` (squared error of the ensemble mean),
-        ``quantile_XX`` per level, ``energy`` and ``variogram`` (site averages for the
-        first four kinds, the ring's scores for the last two), and ``spread2`` (the unbiased
-        member variance averaged over sites, for the spread-skill ratio).
+        ``quantile_XX`` per level, ``tail_XX`` per tail, ``energy`` and ``variogram`` (site
+        averages for all but the last two, the ring's scores for those), and ``spread2`` (the
+        unbiased member variance averaged over sites, for the spread-skill ratio).
     """
     B, L, M, K = _check(forecasts, truth)
     if M < 2:
@@ -143,6 +183,8 @@ def per_state_scores(
     }
     for level in quantile_levels:
         out[quantile_key(level)] = quantile_score(flat, y, level).mean(dim=-1)
+    for level, threshold in tails:
+        out[tail_key(level)] = tail_crps(flat, y, threshold, upper=level > 0.5).mean(dim=-1)
     out["energy"] = energy_score(flat, y)
     out["variogram"] = variogram_score(flat, y, variogram_p, variogram_d_max)
     out["spread2"] = flat.var(dim=1).mean(dim=-1)
@@ -198,6 +240,7 @@ def score_forecasts(
     rank_leads: Sequence[int],
     generator: torch.Generator,
     quantile_levels: Sequence[float] = (0.01, 0.99),
+    tails: Sequence[tuple[float, float]] = (),
     variogram_p: float = 0.5,
     variogram_d_max: int = 3,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, torch.Tensor]]]:
@@ -208,13 +251,14 @@ def score_forecasts(
             include ``"oracle"`` and ``"climatology"``.
         truth: (B, L, K) the verifying truth.
         n_boot, rank_leads, generator: as in :func:`summarise_scores`.
-        quantile_levels, variogram_p, variogram_d_max: as in :func:`per_state_scores`.
+        quantile_levels, tails, variogram_p, variogram_d_max: as in :func:`per_state_scores`.
 
     Returns:
         ``(models, per_state)`` as :func:`summarise_scores` and :func:`per_state_scores`.
     """
     settings = {
         "quantile_levels": quantile_levels,
+        "tails": tails,
         "variogram_p": variogram_p,
         "variogram_d_max": variogram_d_max,
     }

@@ -96,11 +96,15 @@ def roll_and_score(
     label: str,
     progress: bool,
     keep: bool,
+    tails: Any = (),
 ) -> Scored:
     """Roll out each forecaster and score it at once, so that only one (B, L, M, K) ensemble
-    is held at a time (the standard profile's are 640 MB each)."""
+    is held at a time (the standard profile's are 640 MB each). ``tails``: the ``(level,
+    threshold)`` pairs of the tail CRPS
+    (:func:`lecture_code.benchmark.scoring.climatological_tails`)."""
     settings = {
         "quantile_levels": profile.quantile_levels,
+        "tails": tails,
         "variogram_p": profile.variogram_p,
         "variogram_d_max": profile.variogram_d_max,
     }

@@ -98,7 +98,7 @@ class MCDropoutForecaster(NetworkForecaster):
     Gaussian with a fitted variance, which :class:`GaussianForecaster` covers with a
     state-dependent variance. The benchmark keeps the baseline honest by choosing the dropout
     rate (at training and at inference) by the validation CRPS of whole rollouts
-    (:func:`lecture_code.benchmark.assembly.tune_dropout`).
+    (:func:`lecture_code.benchmark.assembly.tune_rate`).
 
     Args:
         network: a :class:`~lecture_code.forecasting.networks.RingMLP` with ``dropout > 0``.

@@ -9,7 +9,7 @@ indices and a generator (for the noise of denoising score matching), so the loop
 about the model.
 
 Randomness never touches the global generator: initial weights, minibatches, noise and dropout
-masks (:class:`lecture_code.forecasting.networks.Dropout`) all come from the ``generator``
+masks (:class:`lecture_code.forecasting.dropout.Dropout`) all come from the ``generator``
 argument. The losses are in :mod:`lecture_code.forecasting.losses`;
 :mod:`lecture_code.forecasting.trained` keeps the trained networks in the cache.
 

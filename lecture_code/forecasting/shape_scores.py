@@ -9,6 +9,9 @@ here look at one part of the law at a time, or at the dependence between sites:
   :math:`\mathrm{CRPS} = 2\int_0^1 \mathrm{QS}_\alpha\,d\alpha` (book eq. (crps-quantile));
 * the threshold Brier score at :math:`z` sees one event :math:`\{Y \le z\}`;
   :math:`\mathrm{CRPS} = \int \mathrm{BS}_z\,dz` (book eq. (crps-threshold));
+* the tail CRPS integrates those Brier scores over one tail only, beyond a fixed threshold; in
+  its fair form an ensemble drawn from the truth's law is optimal in expectation for any number
+  of members, which the quantile score of a small ensemble's extreme member is not;
 * the Gaussian log score sees the density, and punishes spread errors harder;
 * the variogram score (Scheuerer & Hamill 2015) sees the differences between nearby sites,
   which the energy score barely does;
@@ -36,7 +39,12 @@ import math
 
 import torch
 
-from lecture_code.forecasting.metrics import _check_ensemble, _check_gaussian, _normal_cdf
+from lecture_code.forecasting.metrics import (
+    _check_ensemble,
+    _check_gaussian,
+    _normal_cdf,
+    crps_ensemble,
+)
 from lecture_code.validation import check_int, check_real, check_tensor
 
 __all__ = [
@@ -46,6 +54,7 @@ __all__ = [
     "pinball_loss",
     "quantile_score",
     "quantile_score_gaussian",
+    "tail_crps",
     "threshold_brier_score",
     "variogram_score",
 ]
@@ -220,6 +229,56 @@ def threshold_brier_score(
     if fair:
         score = score - cdf * (1.0 - cdf) / (M - 1)
     return score
+
+
+def tail_crps(
+    ensemble: torch.Tensor, y: torch.Tensor, threshold: float, upper: bool, fair: bool = True
+) -> torch.Tensor:
+    r"""Threshold-weighted CRPS of one tail (Gneiting & Ranjan 2011), in its fair form.
+
+    .. math::
+        \mathrm{twCRPS}^{+}_t = \int_t^{\infty} \mathrm{BS}_z\,dz
+        = \mathrm{CRPS}\big(v_\#P_M,\ v(y)\big), \qquad v(x) = \max(x, t),
+
+    and for the lower tail :math:`\int_{-\infty}^t \mathrm{BS}_z\,dz` with
+    :math:`v(x) = \min(x, t)`. Derivation: for :math:`z \ge t`,
+    :math:`\{\max(X, t) \le z\} = \{X \le z\}`, so the Brier score of the clamped members
+    and observation at :math:`z` is that of the original ones; for :math:`z < t` no clamped value
+    lies at or below :math:`z`, so the forecast probability, the outcome and the fair correction
+    of :func:`threshold_brier_score` are all zero. Integrating the threshold form (book eq.
+    (crps-threshold)) of the clamped ensemble therefore integrates the original Brier scores over
+    the tail alone, and the fair CRPS of the clamped ensemble is the integral of the fair Brier
+    scores. Each fair Brier score is unbiased for the Brier score of the law the members are
+    drawn from, so the fair tail CRPS is too: an ensemble drawn from the truth's law scores best
+    in expectation whatever ``M``. The quantile score of :func:`quantile_score` at
+    :math:`\alpha < 1/M` scores the smallest member instead, and is not.
+
+    Args:
+        ensemble: ``(B, M, K)`` members.
+        y: ``(B, K)`` observations.
+        threshold: the fixed threshold :math:`t`, e.g. a climatological quantile (a threshold
+            that depended on the forecast would make the score improper).
+        upper: score the upper tail (above ``threshold``); else the lower one.
+        fair: use the fair estimator; it needs ``M >= 2``.
+
+    Returns:
+        ``(B, K)`` float64 scores.
+
+    References:
+        T. Gneiting and R. Ranjan, "Comparing density forecasts using threshold- and
+        quantile-weighted scoring rules", J. Bus. Econ. Stat. 29, 2011. S. Allen et al.,
+        "Weighted verification tools to evaluate univariate and multivariate probabilistic
+        forecasts for high-impact weather events", Weather Forecast. 38, 2023.
+    """
+    ensemble, y = _check_ensemble(
+        ensemble, y, min_members=2 if fair else 1, what="the fair tail CRPS (fair=True)"
+    )
+    t = check_real("threshold", threshold)
+    if not isinstance(upper, bool):
+        raise TypeError(f"upper must be a bool, got {upper!r}")
+    if upper:
+        return crps_ensemble(ensemble.clamp(min=t), y.clamp(min=t), fair=fair)
+    return crps_ensemble(ensemble.clamp(max=t), y.clamp(max=t), fair=fair)
 
 
 # --- the log score -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def test_the_committed_results_are_fresh_and_complete(profile, test_seed):
     assert results["config"]["profile"] == profile
     assert results["config"]["test_seed"] == test_seed
     assert results["config"]["tracks"] == ["gaussian", "bursty"]
-    assert len(results["targets"]) == 9
+    assert len(results["targets"]) == 10
     provenance = results["provenance"]
     for key in ("command", "commit", "code_fingerprint", "date", "wall_s", "machine"):
         assert provenance[key] is not None, key

@@ -27,7 +27,14 @@ FORECASTER_NAMES = [
 ]
 TARGETS = {
     "gaussian": ["crps_ratio", "ssr", "beats_mc_dropout", "sampler"],
-    "bursty": ["crps_ratio", "beats_gaussian_family", "pit", "beats_mc_dropout", "sampler"],
+    "bursty": [
+        "crps_ratio",
+        "beats_gaussian_family",
+        "beats_gaussian_family_tails",
+        "pit",
+        "beats_mc_dropout",
+        "sampler",
+    ],
 }
 
 
@@ -46,7 +53,7 @@ def test_the_command_writes_every_track_with_the_documented_keys(tiny_run):
         assert list(entry["models"]) == FORECASTER_NAMES
         for name, model in entry["models"].items():
             assert len(model["crps"]) == 3, name
-            for key in ("crps", "ssr", "rmse", "quantile_01", "quantile_99", "variogram"):
+            for key in ("crps", "ssr", "rmse", "quantile_01", "tail_01", "tail_99", "variogram"):
                 for value, (low, high) in zip(model[key], model[f"{key}_ci"], strict=True):
                     assert low <= value + 1e-12 and value <= high + 1e-12, (name, key)
         assert entry["models"]["oracle"]["gap"] == [0.0, 0.0, 0.0]
@@ -98,3 +105,28 @@ def test_replicates_and_held_out_states_are_scored_and_judged(tiny_run, monkeypa
     base = run_track(get_profile("tiny"), progress=False)
     held_out = run.results["models"]["oracle"]["crps"]
     assert held_out != base.results["models"]["oracle"]["crps"]  # other states
+
+
+def test_a_forecaster_that_diverged_fails_its_targets_by_name_and_breaks_nothing(tiny_run):
+    import copy
+
+    from lecture_code.benchmark.targets import judge_targets
+
+    _, results, _ = tiny_run
+    track = copy.deepcopy(results["tracks"]["bursty"])
+    # A rollout that overflows leaves no scores: the forecaster is absent from ``models`` and
+    # from the scorecard, as when the Gaussian network's sampled noise blows a rollout up.
+    del track["models"]["gaussian"]
+    for cards in track["scorecard"]["cards"].values():
+        cards.pop("gaussian", None)
+    judged = {t["id"]: t for t in judge_targets(track, get_profile("tiny", track="bursty"))}
+    pit = judged["bursty.pit"]
+    assert pit["passed"] is False and pit["value"] is None
+    assert pit["detail"]["not_scored"] == ["gaussian"]
+    wins = judged["bursty.beats_gaussian_family"]
+    assert wins["passed"] is False
+    assert "crps/gaussian" in wins["detail"]["missing"]
+    # the targets that do not need the Gaussian network are judged as before
+    before = {t["id"]: t["passed"] for t in results["tracks"]["bursty"]["targets"]}
+    for name in ("bursty.crps_ratio", "bursty.beats_mc_dropout"):
+        assert judged[name]["passed"] == before[name]

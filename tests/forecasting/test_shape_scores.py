@@ -114,6 +114,56 @@ def test_crps_is_integral_of_threshold_brier_scores(fair):
     )
 
 
+@pytest.mark.parametrize("fair", [False, True])
+def test_tail_crps_is_the_integral_of_brier_scores_over_its_tail_and_the_tails_add_up(fair):
+    M, t = 6, 0.3
+    ensemble, y = _ensemble(3, M, 2, seed=6)
+    h = 2e-4
+    z = torch.arange(-8.0, 8.0, h, dtype=torch.float64) + h / 2
+    wide = ensemble[:, :, :1].expand(-1, -1, z.numel())
+    brier = shape_scores.threshold_brier_score(wide, y[:, :1].expand(-1, z.numel()), z, fair=fair)
+    upper = shape_scores.tail_crps(ensemble, y, t, upper=True, fair=fair)[:, 0]
+    lower = shape_scores.tail_crps(ensemble, y, t, upper=False, fair=fair)[:, 0]
+    tol = (M + 2) * h
+    torch.testing.assert_close((brier * h)[:, z >= t].sum(dim=1), upper, atol=tol, rtol=0)
+    torch.testing.assert_close((brier * h)[:, z < t].sum(dim=1), lower, atol=tol, rtol=0)
+    # the two tails of one threshold make the whole CRPS, to rounding
+    full = metrics.crps_ensemble(ensemble, y, fair=fair)[:, 0]
+    torch.testing.assert_close(upper + lower, full, atol=1e-12, rtol=0)
+
+
+def test_the_fair_tail_crps_ranks_the_truths_law_first_where_the_quantile_score_does_not():
+    """Truth N(0, 1), ensembles of M = 20 drawn from N(0, s^2). The 1 % quantile score of 20
+    members scores the smallest member, which sits near the 5 % quantile; widening the ensemble
+    moves it towards the 1 % quantile, so the score prefers s = 1.3 to the truth's own law. The
+    fair lower-tail CRPS at the truth's 1 % quantile prefers s = 1; the standard (unfair) tail
+    CRPS, whose bias rewards a narrow ensemble, prefers s = 0.8. Common random numbers (the
+    same draws scaled) make each paired difference precise."""
+    B, M, t = 100_000, 20, -2.3263478740408408  # the 1 % quantile of N(0, 1)
+    g = make_generator(11)
+    z = torch.randn(B, M, 1, generator=g, dtype=torch.float64)
+    y = torch.randn(B, 1, generator=g, dtype=torch.float64)
+
+    def paired(score, s_a: float, s_b: float) -> float:
+        """z-statistic of the mean score difference of s_a minus s_b (negative: s_a better)."""
+        d = (score(s_a * z) - score(s_b * z)).flatten()
+        return (d.mean() / (d.std() / math.sqrt(B))).item()
+
+    def quantile(x):
+        return shape_scores.quantile_score(x, y, 0.01)
+
+    def fair_tail(x):
+        return shape_scores.tail_crps(x, y, t, upper=False)
+
+    def unfair_tail(x):
+        return shape_scores.tail_crps(x, y, t, upper=False, fair=False)
+
+    assert paired(quantile, 1.3, 1.0) < -10  # the quantile score of 20 members prefers s = 1.3
+    assert paired(fair_tail, 1.0, 1.3) < -5  # the fair tail score prefers the truth's law
+    assert paired(fair_tail, 1.0, 0.8) < 0  # and to a narrower ensemble too
+    assert paired(unfair_tail, 0.8, 1.0) < -5  # the unfair one rewards the narrow ensemble
+
+
 def test_threshold_per_site():
     ensemble, y = _ensemble(3, 5, 2, seed=6)
     z = torch.tensor([-0.5, 0.5], dtype=torch.float64)
