@@ -43,6 +43,7 @@ __all__ = [
     "cache_key",
     "cached",
     "code_fingerprint",
+    "import_closure",
     "layer_sources",
 ]
 
@@ -84,6 +85,53 @@ def layer_sources(layer: str) -> list[Path]:
     for package in LAYERS[1 : LAYERS.index(layer) + 1]:
         paths += sorted((root / package).glob("*.py"))
     return paths
+
+
+def _module_path(root: Path, name: str) -> Path | None:
+    """The source file of the module ``name`` of :mod:`lecture_code`, or None if it is none."""
+    parts = name.split(".")[1:]
+    base = root.joinpath(*parts)
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if parts and path.is_file():
+            return path
+    return root / "__init__.py" if not parts else None
+
+
+def import_closure(modules: Iterable[str]) -> list[Path]:
+    """The source files of ``modules`` and of every :mod:`lecture_code` module they import,
+    directly or through others, sorted by path.
+
+    Imports are read from each file's syntax tree, those inside functions included, so nobody
+    keeps the list by hand; importing a module runs its packages' ``__init__`` files, so they
+    count too. A module that the benchmark never imports (a chapter's new helper, a figure)
+    is not in the closure of the benchmark's command, and editing it leaves the committed
+    results fresh.
+
+    Args:
+        modules: dotted names, e.g. ``["lecture_code.benchmark.__main__"]``.
+    """
+    root = Path(lecture_code.__file__).resolve().parent
+    modules = list(modules)
+    seen: dict[str, Path] = {}
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        if name in seen or not (name == "lecture_code" or name.startswith("lecture_code.")):
+            continue
+        path = _module_path(root, name)
+        if path is None:
+            if name in modules:
+                raise ValueError(f"modules must name modules of lecture_code, got {name!r}")
+            continue  # ``from lecture_code.x import f``: f is a name, not a module
+        seen[name] = path
+        todo += [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]
+        for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+                todo += [f"{node.module}.{alias.name}" for alias in node.names]
+    return sorted(set(seen.values()))
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:

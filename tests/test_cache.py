@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,3 +102,36 @@ def test_a_failed_build_leaves_no_file_and_the_next_call_builds_again(folder):
         cache.cached("net", _Settings(), lambda: [1, 2], layer="support", verbose=False)
     rebuilt = cache.cached("net", _Settings(), lambda: {"a": 1}, layer="support", verbose=False)
     assert rebuilt == {"a": 1}
+
+
+def test_the_import_closure_is_what_python_itself_imports():
+    """Brute force: import the benchmark's command in a fresh interpreter and list the modules of
+    lecture_code that Python loaded; the closure read from the syntax trees must hold them all
+    (it may hold more: imports inside functions that did not run)."""
+    import subprocess
+    import sys
+
+    from lecture_code.benchmark.results import RESULTS_CODE
+
+    code = (
+        "import sys, importlib\n"
+        f"for m in {list(RESULTS_CODE)!r}: importlib.import_module(m)\n"
+        "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items()\n"
+        "    if n.split('.')[0] == 'lecture_code' and getattr(m, '__file__', None))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {Path(line).resolve() for line in out.stdout.split()}
+    closure = set(cache.import_closure(RESULTS_CODE))
+    assert loaded <= closure, sorted(str(p) for p in loaded - closure)
+    root = cache.layer_sources("support")[0].parent
+    names = {str(p.relative_to(root)) for p in closure}
+    assert "benchmark/run.py" in names and "forecasting/shape_scores.py" in names
+    # drawing code and modules the benchmark never imports stay out, so editing them keeps
+    # the committed results fresh
+    assert not any(n.startswith(("plots/", "figures/")) for n in names)
+    assert "forecasting/chaos.py" not in names
+
+
+def test_the_import_closure_refuses_a_name_outside_the_package():
+    with pytest.raises(ValueError, match="modules must name modules of lecture_code, got"):
+        cache.import_closure(["lecture_code.no_such_module"])

@@ -11,9 +11,9 @@ targets, the training replicates and the timings), ``targets`` and ``timing_s``.
 The book shows committed files (:func:`results_file`: ``results/results.json`` of the
 project for the book profile, ``results/standard/`` for the standard profile). :func:`load_results`
 refuses a file that is missing, or *stale*: made with other settings than the profile's today,
-or by other code than the source of the packages it depends on (the fingerprint of
-:func:`lecture_code.cache.layer_sources` of the benchmark layer). Regenerate it with the command
-it names instead of editing it.
+or by other code than the modules the benchmark's command imports (the fingerprint of
+:func:`code_version`: their syntax trees, so a mended docstring or a new module elsewhere keeps
+a file fresh). Regenerate it with the command it names instead of editing it.
 
 Book: chapter 13, "The benchmark".
 """
@@ -34,10 +34,11 @@ import torch
 import lecture_code
 from lecture_code.benchmark.profiles import PROFILES, get_profile, profile_config, track_names
 from lecture_code.benchmark.schema import ResultsSchemaError, validate
-from lecture_code.cache import code_fingerprint, layer_sources
+from lecture_code.cache import code_fingerprint, import_closure
 from lecture_code.validation import check_choice, check_int
 
 __all__ = [
+    "RESULTS_CODE",
     "RESULTS_FILE",
     "ResultsSchemaError",
     "StaleResultsError",
@@ -89,10 +90,15 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+#: The modules whose code makes a results file, the command and the file's writer and reader.
+RESULTS_CODE = ("lecture_code.benchmark.__main__", "lecture_code.benchmark.results")
+
+
 def code_version() -> str:
-    """The fingerprint of the code a benchmark result depends on: every module of the support,
-    ``ddpm``, ``score``, ``forecasting`` and ``benchmark`` layers."""
-    return code_fingerprint(layer_sources("benchmark"))
+    """The fingerprint of the code a benchmark result depends on: the modules of
+    :data:`RESULTS_CODE` and every module of :mod:`lecture_code` they import, directly or not
+    (:func:`lecture_code.cache.import_closure`), without their docstrings."""
+    return code_fingerprint(import_closure(RESULTS_CODE))
 
 
 def _git_commit() -> str | None:

@@ -340,3 +340,37 @@ def mean_abs_power(rho: float, p: float) -> float:
     r""":math:`\mathbb{E}|X_i - X_j|^p` for standard Gaussians of correlation ``rho``:
     :math:`(2(1-\rho))^{p/2}\,2^{p/2}\Gamma((p+1)/2)/\sqrt\pi`."""
     return (4 * (1 - rho)) ** (p / 2) * math.gamma((p + 1) / 2) / math.sqrt(math.pi)
+
+
+def small_ensemble_tails(
+    n: int, M: int, spreads: tuple[float, ...], generator: torch.Generator
+) -> dict[tuple[str, float, float], float]:
+    """The lower-tail scores of ensembles drawn from N(0, s^2) against a N(0, 1) truth, paired.
+
+    Draws ``n`` cases of ``M`` standard normal members and one observation, scales the members
+    by each spread factor (common random numbers, so the differences are precise) and scores
+    them by the 1 % quantile score and by the fair and standard tail CRPS below the truth's 1 %
+    quantile (book eq. (tail-crps)).
+
+    Returns:
+        ``(score, s_a, s_b) -> z`` for every score and ordered pair of ``spreads``: the mean of
+        the score at ``s_a`` minus the score at ``s_b``, in standard errors (negative: ``s_a``
+        scores better).
+    """
+    z = torch.randn(n, M, 1, generator=generator, dtype=torch.float64)
+    y = torch.randn(n, 1, generator=generator, dtype=torch.float64)
+    t = -2.3263478740408408  # the 1 % quantile of N(0, 1)
+    scores = {
+        "quantile score": lambda x: shape_scores.quantile_score(x, y, 0.01),
+        "fair tail CRPS": lambda x: shape_scores.tail_crps(x, y, t, upper=False),
+        "standard tail CRPS": lambda x: shape_scores.tail_crps(x, y, t, upper=False, fair=False),
+    }
+    out = {}
+    for name, score in scores.items():
+        by_spread = {s: score(s * z).flatten() for s in spreads}
+        for a in spreads:
+            for b in spreads:
+                if a != b:
+                    d = by_spread[a] - by_spread[b]
+                    out[(name, a, b)] = float(d.mean() / (d.std() / math.sqrt(n)))
+    return out
