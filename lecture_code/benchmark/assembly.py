@@ -8,7 +8,8 @@ that long leads, whose CRPS is ten times the first lead's, do not decide alone;
 :func:`reference_forecasters` builds what needs no network (the oracle, climatology and the
 control "physics + Gaussian"), :func:`learned_forecasters` the rest, keyed by their names.
 
-Book: chapter 13, "The benchmark"; chapters 11 and 12 for the forecasters themselves.
+Book: chapter 13, "The benchmark"; chapter 11, "Uncertainty baselines"
+(:doc:`/book/part3/11_baselines`), and chapter 12 for the forecasters themselves.
 """
 
 from __future__ import annotations

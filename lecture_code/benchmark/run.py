@@ -10,20 +10,15 @@ for ``n_test`` initial states never seen in training; score every lead time
 (:mod:`~lecture_code.benchmark.sampler_check`), and judge the protocol's targets
 (:mod:`~lecture_code.benchmark.targets`).
 
-**Replicates.** Every learned model is trained with ``n_replicates`` seeds. The first
-replicate is reported in full; the others are scored and judged on the same test states, so
-that a verdict that holds for one seed only is seen to.
+**Replicates and held-out states.** Every learned model is trained with ``n_replicates``
+seeds; the first is reported in full, the others scored and judged on the same test states, so
+that a verdict of one seed only is seen to. ``test_seed = 0`` scores the data's own test
+states; another value draws as many fresh ones, never looked at while the benchmark was built.
 
-**Held-out test states.** ``test_seed = 0`` scores the data's own test states; any other value
-draws as many fresh states from new trajectories, never looked at while the benchmark was
-built, to confirm the verdicts.
-
-**Randomness.** :func:`run_track` turns the profile's seed into one named stream per piece
-(``generator_for(seed, "benchmark", ...)``) and hands the generators down; nothing below it
-seeds. Trained networks and data are cached (:mod:`lecture_code.forecasting.trained`).
-
-**Parallel tracks.** :func:`run_benchmark` runs the tracks in separate processes (``jobs``), one
-thread each: for small networks two processes beat one process with two threads.
+**Randomness and processes.** :func:`run_track` turns the profile's seed into one named stream
+per piece (``generator_for(seed, "benchmark", ...)``); nothing below it seeds. Data and trained
+networks are cached (:mod:`lecture_code.forecasting.trained`). :func:`run_benchmark` runs the
+tracks in separate processes, one thread each (for small networks, faster than two threads).
 
 Usage: ``python -m lecture_code.benchmark`` (:mod:`lecture_code.benchmark.__main__`).
 Book: chapter 13, "The benchmark".
@@ -102,8 +97,7 @@ BASELINES = (
 
 @dataclass
 class BenchmarkRun:
-    """What :func:`run_track` returns (and :func:`run_benchmark`, without tensors, for
-    several tracks).
+    """What :func:`run_track` returns (:func:`run_benchmark` too, without tensors).
 
     Attributes:
         results: the contents of ``results.json`` (one track's entry for :func:`run_track`).
@@ -168,8 +162,7 @@ def run_track(
         profile: the settings (``profile.track`` names the truth).
         progress: progress bars where a person watches.
         verbose: one line per finished stage on stderr (default: ``progress``).
-        keep_forecasts: keep every (B, L, M, K) ensemble of the first replicate in the run
-            (for a chapter's figures); otherwise only the scores are kept.
+        keep_forecasts: keep the first replicate's (B, L, M, K) ensembles, not only scores.
 
     Returns:
         A :class:`BenchmarkRun` whose ``results`` is the track's entry of ``results.json``.
@@ -354,14 +347,13 @@ def run_benchmark(
         track: a track name or ``"all"`` (:func:`lecture_code.benchmark.profiles.track_names`).
         seed: the seed (default: the profile's).
         test_seed: 0 for the data's test states, another value for held-out ones.
-        jobs: worker processes (default: one per track, at most the number of CPUs; 1 runs
-            in this process and keeps the tensors in the returned run).
+        jobs: worker processes (default: one per track, at most the CPUs; 1: this process).
         progress: progress bars (in this process) and per-stage lines on stderr.
         command: the command line to record in the provenance (default: this call).
 
     Returns:
-        A :class:`BenchmarkRun` with the whole ``results.json``; its tensors are those of
-        the last track when it ran in this process, else empty.
+        A :class:`BenchmarkRun` with the whole ``results.json`` (and the last track's tensors
+        when it ran in this process).
     """
     names = track_names(track)
     if isinstance(profile, str):

@@ -30,7 +30,7 @@ References:
     A. Kendall and Y. Gal, "What uncertainties do we need in Bayesian deep learning for
     computer vision?", NeurIPS 2017, arXiv:1703.04977.
 
-Book: chapter 11, "Uncertainty baselines".
+Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ References:
     N. Srivastava et al., "Dropout: a simple way to prevent neural networks from overfitting",
     JMLR 15, 2014.
 
-Book: chapter 11, "Uncertainty baselines".
+Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`).
 """
 
 from __future__ import annotations

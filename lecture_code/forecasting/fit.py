@@ -19,7 +19,7 @@ References:
     I. Loshchilov and F. Hutter, "SGDR: stochastic gradient descent with warm restarts",
     ICLR 2017, arXiv:1608.03983 (cosine decay).
 
-Book: chapter 11, section "Training".
+Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "Training".
 """
 
 from __future__ import annotations

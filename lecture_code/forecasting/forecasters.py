@@ -26,7 +26,8 @@ float32 on chunks of states (a few hundred at a time, so that the activations st
 processor's cache); states are float64. A forecaster's ``name`` is its key in the benchmark's
 results and in the plotting style (:data:`lecture_code.plots.style.FORECASTERS`).
 
-Book: chapter 11, "Uncertainty baselines"; chapter 12, "A diffusion forecaster", eq. (rollout).
+Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`); chapter 12, "A
+diffusion forecaster", eq. (rollout).
 """
 
 from __future__ import annotations

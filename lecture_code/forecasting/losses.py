@@ -19,7 +19,8 @@ References:
     T. Karras, M. Aittala, T. Aila, S. Laine, "Elucidating the design space of diffusion-based
     generative models", NeurIPS 2022, arXiv:2206.00364.
 
-Book: chapter 11, section "Training"; chapter 12, "A diffusion forecaster".
+Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "Training";
+chapter 12, "A diffusion forecaster".
 """
 
 from __future__ import annotations

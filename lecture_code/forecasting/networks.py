@@ -63,8 +63,9 @@ References:
     T. Cohen and M. Welling, "Group equivariant convolutional networks", ICML 2016
     (equivariance by weight sharing).
 
-Book: chapter 11, section "A network for the ring" (eq. (ring-window)); chapter 12, section
-"The conditional denoiser" (eq. (edm-precond)).
+Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "A network
+for the ring" (eq. (ring-window)); chapter 12, section "The conditional denoiser" (eq.
+(edm-precond)).
 """
 
 from __future__ import annotations

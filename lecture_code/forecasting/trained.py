@@ -13,8 +13,8 @@ setting or to the code trains it again.
 each job, so every network has its own random stream (initial weights, minibatches, dropout
 masks, noise) and training one never shifts another.
 
-Book: chapter 11, section "Training"; chapter 12, "A diffusion forecaster"; chapter 13, "The
-benchmark".
+Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "Training";
+chapter 12, "A diffusion forecaster"; chapter 13, "The benchmark".
 """
 
 from __future__ import annotations
