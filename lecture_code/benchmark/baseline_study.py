@@ -150,16 +150,15 @@ def one_step_study(track: str, seed: int = 0, members: int = 19) -> dict[str, An
         ``reports`` (name -> :func:`~lecture_code.forecasting.one_step.one_step_report`),
         ``variance`` (name -> the mean aleatoric and epistemic variance of the mixtures, the
         sample variance of their draws and the standard error of the mean difference of the
-        two, states as units), ``masks`` (the neighbour correlation of the MC
-        dropout members with masks shared over the ring and drawn per site, and the
-        oracle's), ``shapes`` (name -> :func:`law_shape` of ``shape_members = 8 * members``
-        draws per state, the truth's and every baseline's but the deterministic one's, on the
-        same states: the moments of small samples are biased, so shapes are compared on many
-        members), ``tails`` (the
-        thresholds), ``rates``, ``n_states`` and ``n_split`` (the states of the variance split and
-        of the masks); ``variance["oracle"]["sample"]`` is the
-        truth's one-step variance on the states of the split. Cached in memory:
-        the figures and the chapter share one study.
+        two, states as units; ``variance["oracle"]["sample"]`` is the truth's one-step
+        variance on the same states), ``masks`` (the neighbour correlation of the MC dropout
+        members with masks shared over the ring and drawn per site, and the oracle's),
+        ``shapes`` (name -> :func:`~lecture_code.forecasting.one_step.law_shape` of
+        ``shape_members = 8 * members`` draws per state, the truth's and every baseline's but
+        the deterministic one's, on the same states: the moments of small samples are biased,
+        so shapes are compared on many members), ``tails`` (the thresholds), ``rates``,
+        ``n_states`` and ``n_split`` (the states of the variance split and of the masks).
+        Cached in memory: the figures and the chapter share one study.
     """
     members = check_int("members", members, low=4)
     baselines = track_baselines(track)
