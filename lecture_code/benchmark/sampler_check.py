@@ -179,7 +179,7 @@ def one_step_law(
     r"""The shape of the truth's one-step law, and what the best per-site Gaussian loses.
 
     The moments are pooled over states and sites of the standardised members
-    :math:`z = (x - ar x)/s` (population moments per state and site): skewness
+    :math:`z = (x - \bar x)/s` (population moments per state and site): skewness
     :math:`\overline{z^3}`, excess kurtosis :math:`\overline{z^4} - 3`, and the correlation of
     neighbouring sites :math:`\overline{z_k z_{k+1}}`. The *ceiling* is the best per-site
     Gaussian, with the exact conditional mean and spread (here from the large ensemble

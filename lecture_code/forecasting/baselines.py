@@ -89,7 +89,7 @@ class DeterministicForecaster(NetworkForecaster):
 
 
 class MCDropoutForecaster(NetworkForecaster):
-    """MC dropout (Gal and Ghahramani 2016): every member and every step is one pass of the
+    r"""MC dropout (Gal and Ghahramani 2016): every member and every step is one pass of the
     MSE network with fresh dropout masks (drawn per site and hidden unit).
 
     This is the baseline of the lecture the book grows from: the spread of the passes is the
