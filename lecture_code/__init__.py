@@ -49,7 +49,8 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.forecasting.trained`, :mod:`~lecture_code.forecasting.forecasters`,
     :mod:`~lecture_code.forecasting.baselines`,
     :mod:`~lecture_code.forecasting.diffusion_forecaster`,
-    :mod:`~lecture_code.forecasting.two_sample`, :mod:`~lecture_code.forecasting.one_step`.
+    :mod:`~lecture_code.forecasting.two_sample`, :mod:`~lecture_code.forecasting.one_step`,
+    :mod:`~lecture_code.forecasting.preconditioning`.
 
 **Chapter 13, the benchmark** -- :mod:`lecture_code.benchmark`:
     the command ``python -m lecture_code.benchmark``; :mod:`~lecture_code.benchmark.profiles`,
@@ -58,7 +59,8 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.benchmark.sampler_check`, :mod:`~lecture_code.benchmark.targets`,
     :mod:`~lecture_code.benchmark.schema`, :mod:`~lecture_code.benchmark.results`,
     :mod:`~lecture_code.benchmark.stages`, :mod:`~lecture_code.benchmark.run`;
-    chapter 11's study of the baselines, :mod:`~lecture_code.benchmark.baseline_study`.
+    chapter 11's study of the baselines, :mod:`~lecture_code.benchmark.baseline_study`, and
+    chapter 12's of the diffusion forecaster, :mod:`~lecture_code.benchmark.diffusion_study`.
 
 **Drawing** -- :mod:`lecture_code.plots` (data and an ``Axes`` in, the ``Axes`` out):
     :mod:`~lecture_code.plots.style`, :mod:`~lecture_code.plots.arrays`,
@@ -68,7 +70,7 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.plots.samplers` (7), :mod:`~lecture_code.plots.conditional` (8),
     :mod:`~lecture_code.plots.lorenz96` (9),
     :mod:`~lecture_code.plots.scoring` (10), :mod:`~lecture_code.plots.baselines` (11),
-    :mod:`~lecture_code.plots.benchmark` (13);
+    :mod:`~lecture_code.plots.diffusion` (12), :mod:`~lecture_code.plots.benchmark` (13);
     and :mod:`lecture_code.figures`, the figure registry (one ``chNN_*`` module per chapter),
     its command ``python -m lecture_code.figures`` and :mod:`~lecture_code.figures.gallery`.
 

@@ -9,7 +9,8 @@ that long leads, whose CRPS is ten times the first lead's, do not decide alone;
 control "physics + Gaussian"), :func:`learned_forecasters` the rest, keyed by their names.
 
 Book: chapter 13, "The benchmark"; chapter 11, "Uncertainty baselines"
-(:doc:`/book/part3/11_baselines`), and chapter 12 for the forecasters themselves.
+(:doc:`/book/part3/11_baselines`), and chapter 12, "A diffusion forecaster"
+(:doc:`/book/part3/12_diffusion_forecaster`), for the forecasters themselves.
 """
 
 from __future__ import annotations

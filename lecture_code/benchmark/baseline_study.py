@@ -69,6 +69,10 @@ BASELINE_NAMES = (
 )
 
 
+#: Draws per state from which the variance split is checked (and the truth's variance measured).
+VARIANCE_DRAWS = 400
+
+
 @dataclass
 class TrackBaselines:
     """The baselines of one track, ready to forecast.
@@ -175,12 +179,12 @@ def one_step_study(track: str, seed: int = 0, members: int = 19) -> dict[str, An
             out["reports"][name] = one_step_report(
                 oracle, forecaster, u, members, stream("report", name), tails=tails
             )
-        n_var = 200  # states of the variance split; 64 masks, 400 draws each
+        n_var = 200  # states of the variance split
         for name in ("mc_dropout", "mc_dropout_het", "gaussian", "deep_ensemble"):
             forecaster = baselines.forecasters[name]
             means, variances = predictive_moments(forecaster, u[:n_var], stream("passes", name))
             parts = total_variance(means, variances)
-            draws = forecaster.sample_next(u[:n_var], 400, stream("draws", name))
+            draws = forecaster.sample_next(u[:n_var], VARIANCE_DRAWS, stream("draws", name))
             sample = draws.var(dim=1)
             # the standard error of the mean difference, with states as the independent units
             per_state = (sample - parts["total"]).mean(dim=1)
@@ -191,7 +195,7 @@ def one_step_study(track: str, seed: int = 0, members: int = 19) -> dict[str, An
                 "passes": means.shape[1],
             }
         # the truth's variance on the same states
-        exact = oracle.sample_next(u[:n_var], 400, stream("draws", "oracle"))
+        exact = oracle.sample_next(u[:n_var], VARIANCE_DRAWS, stream("draws", "oracle"))
         out["variance"]["oracle"] = {"sample": float(exact.var(dim=1).mean())}
         # shapes from many members (small samples of a heavy-tailed law hide its skewness)
         n_shape = 8 * members
@@ -212,6 +216,7 @@ def one_step_study(track: str, seed: int = 0, members: int = 19) -> dict[str, An
     out["rates"] = baselines.rates
     out["n_states"] = int(u.shape[0])
     out["n_split"] = n_var
+    out["variance_draws"] = VARIANCE_DRAWS
     out["members"] = members
     return out
 

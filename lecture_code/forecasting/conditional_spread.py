@@ -30,7 +30,8 @@ References:
     T. Karras, M. Aittala, T. Aila, S. Laine, "Elucidating the design space of diffusion-based
     generative models", NeurIPS 2022, arXiv:2206.00364.
 
-Book: chapter 12, "A diffusion forecaster".
+Book: chapter 12, "A diffusion forecaster" (:doc:`/book/part3/12_diffusion_forecaster`),
+eq. (sigma-data).
 """
 
 from __future__ import annotations

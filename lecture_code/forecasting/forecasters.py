@@ -27,7 +27,7 @@ processor's cache); states are float64. A forecaster's ``name`` is its key in th
 results and in the plotting style (:data:`lecture_code.plots.style.FORECASTERS`).
 
 Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`); chapter 12, "A
-diffusion forecaster", eq. (rollout).
+diffusion forecaster" (:doc:`/book/part3/12_diffusion_forecaster`), eq. (rollout).
 """
 
 from __future__ import annotations

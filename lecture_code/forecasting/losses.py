@@ -20,7 +20,8 @@ References:
     generative models", NeurIPS 2022, arXiv:2206.00364.
 
 Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "Training";
-chapter 12, "A diffusion forecaster".
+chapter 12, "A diffusion forecaster" (:doc:`/book/part3/12_diffusion_forecaster`), eq.
+(dsm-edm).
 """
 
 from __future__ import annotations

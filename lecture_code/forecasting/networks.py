@@ -64,8 +64,9 @@ References:
     (equivariance by weight sharing).
 
 Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "A network
-for the ring" (eq. (ring-window)); chapter 12, section "The conditional denoiser" (eq.
-(edm-precond)).
+for the ring" (eq. (ring-window)); chapter 12, "A diffusion forecaster"
+(:doc:`/book/part3/12_diffusion_forecaster`), sections "The target and the condition" and
+"Preconditioning about a centre" (eq. (edm-precond)).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ each job, so every network has its own random stream (initial weights, minibatch
 masks, noise) and training one never shifts another.
 
 Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "Training";
-chapter 12, "A diffusion forecaster"; chapter 13, "The benchmark".
+chapter 12, "A diffusion forecaster" (:doc:`/book/part3/12_diffusion_forecaster`); chapter 13,
+"The benchmark".
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ neighbour-pair law, which is why the neighbour term is there.
 :func:`spread_ratio` reports the size of a spread error with a bootstrap interval over strata,
 and :func:`inflate_spread` makes the deliberately wrong sampler that shows the test's power.
 
-Book: chapter 12, "A diffusion forecaster"; chapter 13, "The benchmark".
+Book: chapter 12, "A diffusion forecaster" (:doc:`/book/part3/12_diffusion_forecaster`), section
+"A two-sample test"; chapter 13, "The benchmark".
 
 References:
     G. J. Székely and M. L. Rizzo, "Testing for equal distributions in high dimension",

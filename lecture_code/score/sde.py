@@ -72,7 +72,8 @@ References:
 
 Book: chapter 6, "Stochastic differential equations" (:doc:`/book/part2/06_sde`), eqs. (vp-sde),
 (vp-marginal), (sde-reverse-time), (pf-ode), (tweedie-vp); used by chapter 7, "Samplers"
-(:doc:`/book/part2/07_samplers`), and chapter 12, "A diffusion forecaster".
+(:doc:`/book/part2/07_samplers`), and chapter 12, "A diffusion forecaster"
+(:doc:`/book/part3/12_diffusion_forecaster`).
 """
 
 from __future__ import annotations
