@@ -29,6 +29,7 @@ from lecture_code.benchmark.assembly import reference_forecasters
 from lecture_code.benchmark.profiles import Profile, get_profile
 from lecture_code.benchmark.results import RESULTS_FILE, load_results
 from lecture_code.benchmark.scoring import climatological_tails
+from lecture_code.cache import cached
 from lecture_code.forecasting.baselines import (
     DeepEnsembleForecaster,
     DeterministicForecaster,
@@ -162,9 +163,23 @@ def one_step_study(track: str, seed: int = 0, members: int = 19) -> dict[str, An
         the deterministic one's, on the same states: the moments of small samples are biased,
         so shapes are compared on many members), ``tails`` (the thresholds), ``rates``,
         ``n_states`` and ``n_split`` (the states of the variance split and of the masks).
-        Cached in memory: the figures and the chapter share one study.
+        Cached in memory and on disk (:func:`lecture_code.cache.cached`): the figures, the
+        gallery and the chapter share one study.
     """
     members = check_int("members", members, low=4)
+    check_choice("track", track, ("gaussian", "bursty"))
+    # on disk too: the gallery and nbval run the study in processes of their own
+    return cached(
+        "ch11_study",
+        (track, seed, members),
+        lambda: _study(track, seed, members),
+        layer="benchmark",
+        verbose=False,
+    )
+
+
+def _study(track: str, seed: int, members: int) -> dict[str, Any]:
+    """:func:`one_step_study`, computed."""
     baselines = track_baselines(track)
     profile, data, oracle = baselines.profile, baselines.data, baselines.oracle
     u = data.u_test

@@ -33,6 +33,7 @@ import torch
 
 from lecture_code.benchmark.profiles import Profile, get_profile
 from lecture_code.benchmark.scoring import climatological_tails
+from lecture_code.cache import cached
 from lecture_code.forecasting.baselines import GaussianForecaster
 from lecture_code.forecasting.data import Lorenz96Data
 from lecture_code.forecasting.diffusion_forecaster import DiffusionForecaster
@@ -190,9 +191,23 @@ def diffusion_study(track: str, seed: int = 0, members: int = 19) -> dict[str, A
         (``diffusion`` and ``gaussian``), ``shapes`` (``oracle``, ``diffusion``, ``gaussian``,
         from ``4 * members`` draws on ``n_shape`` states), ``two_sample`` (each against the
         oracle, and the control), ``paths`` (per lead: spread and fair CRPS of diffusion and
-        oracle), ``nfe`` and the sizes. Cached in memory: the figures and the chapter share it.
+        oracle), ``nfe`` and the sizes. Cached in memory and on disk
+        (:func:`lecture_code.cache.cached`): the figures, the gallery and the chapter share it.
     """
     members = check_int("members", members, low=4)
+    check_choice("track", track, ("gaussian", "bursty"))
+    # on disk too: the gallery and nbval run the study in processes of their own
+    return cached(
+        "ch12_study",
+        (track, seed, members),
+        lambda: _study(track, seed, members),
+        layer="benchmark",
+        verbose=False,
+    )
+
+
+def _study(track: str, seed: int, members: int) -> dict[str, Any]:
+    """:func:`diffusion_study`, computed."""
     study = track_diffusion(track)
     profile, data, oracle = study.profile, study.data, study.oracle
     forecasters = {"diffusion": study.diffusion, "gaussian": study.gaussian}
