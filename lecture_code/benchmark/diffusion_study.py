@@ -217,7 +217,7 @@ def _study(track: str, seed: int, members: int) -> dict[str, Any]:
         return generator_for(seed, "ch12", track, *labels)
 
     out: dict[str, Any] = {"reports": {}, "two_sample": {}}
-    n_shape, n_paths, n_test_members = 200, 25, 20
+    n_shape, n_paths, n_test_members = 200, 16, 20
     with torch_threads(profile.threads):
         out["precond"] = _preconditioning_check(study, stream("precond"), 5000)
         exact = oracle.sample_next(u[:n_shape], 4 * members, stream("exact"))

@@ -26,7 +26,7 @@ from lecture_code.seeding import generator_for
 CHAPTER = "book/part3/12_diffusion_forecaster"
 TRACKS = ("gaussian", "bursty")
 #: Draws of each forecaster at the one-step-law figure's state and site.
-LAW_DRAWS = 10_000
+LAW_DRAWS = 6_000
 #: The test state and site of the one-step-law and paths figures.
 STATE, SITE = 0, 0
 #: Members drawn in the paths figure.
@@ -74,7 +74,7 @@ def one_step_draws(track: str, seed: int) -> dict[str, np.ndarray]:
     "ch12_one_step_laws",
     chapter=CHAPTER,
     caption="The one-step law of one site from one test state (log density): the truth's "
-    "(filled), the diffusion forecaster and the Gaussian network, 10,000 draws each; left the "
+    "(filled), the diffusion forecaster and the Gaussian network, 6,000 draws each; left the "
     "Gaussian track, right the bursty one.",
 )
 def build_one_step_laws(seed: int, style: str) -> Figure:

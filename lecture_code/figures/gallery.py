@@ -12,11 +12,14 @@ Book: back matter, "Figure gallery"; preface, section "Regenerating the figures"
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
 import lecture_code
-from lecture_code.figures import FigureSpec, load_catalogue
+from lecture_code.figures import FigureSpec, load_catalogue, make_figure
 
 #: The command that regenerates the figures, as a reader types it in the project folder.
 COMMAND = "python -m lecture_code.figures"
@@ -164,3 +167,16 @@ def figure_notes(spec: FigureSpec, label: str | None = None) -> str:
         f"{COMMAND} --only {spec.name} --style slide\n"
         "```"
     )
+
+
+def gallery_items(sections: Sequence[GallerySection]) -> Iterator[str | Figure]:
+    """What the gallery shows for ``sections``, in order: each section's heading (MyST), then
+    for each figure its heading, the figure drawn by :func:`lecture_code.figures.make_figure`
+    with the book's seed, and its notes. The page shows one group of chapters per cell, so that
+    no cell runs longer than the execution timeout even when every model trains from scratch."""
+    for section in sections:
+        yield section_markdown(section)
+        for spec in section.figures:
+            yield figure_heading(spec)
+            yield make_figure(spec.name)
+            yield figure_notes(spec, section.label(spec.name))

@@ -230,6 +230,20 @@ def test_gallery_cites_each_figure_by_the_chapter_number_of_its_label():
 def test_gallery_page_uses_the_gallery_module():
     text = (ROOT / "book" / "back" / "gallery.md").read_text()
     assert "book/back/gallery" in toc_documents()
-    assert "gallery_sections()" in text and "make_figure(spec.name)" in text
+    assert "gallery_sections()" in text and "gallery_items(" in text
     # Figures made without pyplot are shown as images only with the inline backend active.
     assert "%matplotlib inline" in text
+
+
+def test_gallery_items_are_headings_figures_and_notes_in_order(toy_figure):
+    from matplotlib.figure import Figure
+
+    (section,) = [s for s in gallery.gallery_sections() if s.doc == "book/preface"]
+    items = list(gallery.gallery_items([section]))
+    assert items[0] == gallery.section_markdown(section)
+    assert len(items) == 1 + 3 * len(section.figures)
+    for k, spec in enumerate(section.figures):
+        heading, figure, notes = items[1 + 3 * k : 4 + 3 * k]
+        assert heading == gallery.figure_heading(spec)
+        assert isinstance(figure, Figure)
+        assert notes == gallery.figure_notes(spec, section.label(spec.name))
