@@ -228,8 +228,8 @@ def test_gallery_cites_each_figure_by_the_chapter_number_of_its_label():
 
 
 def test_gallery_page_uses_the_gallery_module():
-    text = (ROOT / "book" / "back" / "gallery.md").read_text()
-    assert "book/back/gallery" in toc_documents()
+    text = (ROOT / "book" / "slides" / "gallery.md").read_text()
+    assert "book/slides/gallery" in toc_documents()
     assert "gallery_sections()" in text and "gallery_items(" in text
     # Figures made without pyplot are shown as images only with the inline backend active.
     assert "%matplotlib inline" in text
