@@ -79,14 +79,8 @@ def one_step_draws(track: str, seed: int) -> dict[str, np.ndarray]:
 )
 def build_one_step_laws(seed: int, style: str) -> Figure:
     fig = Figure(figsize=figsize(style, 1.4, 0.42))
-    axes = fig.subplots(1, 2)
-    for ax, track in zip(axes, TRACKS, strict=True):
-        draws = one_step_draws(track, seed)
-        low = min(float(np.quantile(x, 1e-4)) for x in draws.values())
-        high = max(float(np.quantile(x, 1 - 1e-4)) for x in draws.values())
-        law_plots.plot_one_step_laws(ax, draws, np.linspace(low, high, 81))
-        ax.set_title(f"{track} track", fontsize="small")
-    axes[0].legend(fontsize="x-small")
+    draws = {track: one_step_draws(track, seed) for track in TRACKS}
+    law_plots.plot_one_step_law_panels(fig.subplots(1, 2), draws)
     return fig
 
 

@@ -15,7 +15,12 @@ from matplotlib.axes import Axes
 
 from lecture_code.plots.style import look
 
-__all__ = ["plot_bar_ratios", "plot_one_step_laws", "plot_variance_split"]
+__all__ = [
+    "plot_bar_ratios",
+    "plot_one_step_law_panels",
+    "plot_one_step_laws",
+    "plot_variance_split",
+]
 
 
 def plot_one_step_laws(
@@ -47,6 +52,25 @@ def plot_one_step_laws(
     ax.set_xlabel("next state at the site")
     ax.set_ylabel("density")
     return ax
+
+
+def plot_one_step_law_panels(
+    axes: Sequence[Axes] | np.ndarray, draws: Mapping[str, Mapping[str, np.ndarray]]
+) -> None:
+    """One panel of :func:`plot_one_step_laws` per track, on 80 bins that span every
+    forecaster's draws from their 0.01 % to their 99.99 % quantile, titled by track; the
+    legend in the first panel.
+
+    Args:
+        axes: one ``Axes`` per track.
+        draws: track -> name -> (N,) one-step draws at one site.
+    """
+    for ax, (track, samples) in zip(axes, draws.items(), strict=True):
+        low = min(float(np.quantile(x, 1e-4)) for x in samples.values())
+        high = max(float(np.quantile(x, 1 - 1e-4)) for x in samples.values())
+        plot_one_step_laws(ax, samples, np.linspace(low, high, 81))
+        ax.set_title(f"{track} track", fontsize="small")
+    axes[0].legend(fontsize="x-small")
 
 
 def plot_bar_ratios(
