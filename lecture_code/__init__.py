@@ -58,7 +58,8 @@ docstring names the chapter, section and equations it implements. This is the ma
     :mod:`~lecture_code.benchmark.scoring`, :mod:`~lecture_code.benchmark.scorecard`,
     :mod:`~lecture_code.benchmark.sampler_check`, :mod:`~lecture_code.benchmark.targets`,
     :mod:`~lecture_code.benchmark.schema`, :mod:`~lecture_code.benchmark.results`,
-    :mod:`~lecture_code.benchmark.stages`, :mod:`~lecture_code.benchmark.run`;
+    :mod:`~lecture_code.benchmark.stages`, :mod:`~lecture_code.benchmark.run`,
+    :mod:`~lecture_code.benchmark.report` (what chapter 13 shows of a run);
     chapter 11's study of the baselines, :mod:`~lecture_code.benchmark.baseline_study`, and
     chapter 12's of the diffusion forecaster, :mod:`~lecture_code.benchmark.diffusion_study`.
 

@@ -15,6 +15,8 @@ One module per concept:
 - :mod:`~lecture_code.benchmark.schema`: the schema of ``results.json``;
 - :mod:`~lecture_code.benchmark.results`: ``results.json``, its provenance and freshness;
 - :mod:`~lecture_code.benchmark.stages`: timing, test states, rolling out and scoring;
+- :mod:`~lecture_code.benchmark.report`: what chapter 13 shows of a run (the live book run,
+  cached; the targets, provenance, scorecard and cost tables);
 - :mod:`~lecture_code.benchmark.run`: the run itself; :mod:`~lecture_code.benchmark.__main__`:
   the command.
 

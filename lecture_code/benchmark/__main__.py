@@ -13,7 +13,7 @@ are drawn only where a person watches standard error; ``python -m lecture_code.b
 drawn from the results file by the figure command (``python -m lecture_code.figures --only
 ch13_crps ...``, :mod:`lecture_code.figures.ch13_benchmark`).
 
-Book: chapter 13, "The benchmark".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

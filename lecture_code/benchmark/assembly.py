@@ -8,8 +8,8 @@ that long leads, whose CRPS is ten times the first lead's, do not decide alone;
 :func:`reference_forecasters` builds what needs no network (the oracle, climatology and the
 control "physics + Gaussian"), :func:`learned_forecasters` the rest, keyed by their names.
 
-Book: chapter 13, "The benchmark"; chapter 11, "Uncertainty baselines"
-(:doc:`/book/part3/11_baselines`), and chapter 12, "A diffusion forecaster"
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`); chapter 11, "Uncertainty
+baselines" (:doc:`/book/part3/11_baselines`), and chapter 12, "A diffusion forecaster"
 (:doc:`/book/part3/12_diffusion_forecaster`), for the forecasters themselves.
 """
 

@@ -16,8 +16,8 @@ A **track** is a truth (``design/benchmark.md``, "Truths"): :data:`TRACKS` holds
 
 A profile holds one track (``Profile.track``); :func:`get_profile` sets it.
 
-Book: chapter 13, "The benchmark"; chapter 9, "Lorenz-96 as a forecasting testbed"
-(:doc:`/book/part3/09_lorenz96`), for the two truths.
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`); chapter 9, "Lorenz-96 as a
+forecasting testbed" (:doc:`/book/part3/09_lorenz96`), for the two truths.
 """
 
 from __future__ import annotations

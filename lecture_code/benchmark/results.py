@@ -15,7 +15,7 @@ or by other code than the modules the benchmark's command imports (the fingerpri
 :func:`code_version`: their syntax trees, so a mended docstring or a new module elsewhere keeps
 a file fresh). Regenerate it with the command it names instead of editing it.
 
-Book: chapter 13, "The benchmark".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ networks are cached (:mod:`lecture_code.forecasting.trained`). :func:`run_benchm
 tracks in separate processes, one thread each (for small networks, faster than two threads).
 
 Usage: ``python -m lecture_code.benchmark`` (:mod:`lecture_code.benchmark.__main__`).
-Book: chapter 13, "The benchmark".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ References:
     Y. Song et al., "Score-based generative modeling through stochastic differential equations",
     ICLR 2021, arXiv:2011.13456.
 
-Book: chapter 13, "The benchmark"; chapter 12, "A diffusion forecaster"
-(:doc:`/book/part3/12_diffusion_forecaster`).
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`); chapter 12, "A diffusion
+forecaster" (:doc:`/book/part3/12_diffusion_forecaster`).
 """
 
 from __future__ import annotations

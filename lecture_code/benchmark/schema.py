@@ -15,7 +15,7 @@ The shape of a file: ``config`` (the profile, the seed, the test seed and the tr
 scores with intervals, ``scorecard``, ``sampler_check``, ``one_step_law``, ``targets``,
 ``replicates``, ``timing_s``), ``targets`` (every track's, in one list) and ``timing_s``.
 
-Book: chapter 13, "The benchmark".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

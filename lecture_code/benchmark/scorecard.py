@@ -33,8 +33,9 @@ References:
     I. Price et al., "Probabilistic weather forecasting with machine learning" (GenCast),
     Nature 637, 2025, arXiv:2312.15796.
 
-Book: chapter 13, "The benchmark"; chapter 10, "Scoring probabilistic
-forecasts" (:doc:`/book/part3/10_scoring_rules`), section "How sure is an average score?".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`); chapter 10, "Scoring
+probabilistic forecasts" (:doc:`/book/part3/10_scoring_rules`), section "How sure is an average
+score?".
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ References:
     M. Scheuerer and T. M. Hamill, "Variogram-based proper scoring rules for probabilistic
     forecasts of multivariate quantities", Mon. Weather Rev. 143, 2015.
 
-Book: chapter 13, "The benchmark"; chapter 10, "Scoring probabilistic
-forecasts" (:doc:`/book/part3/10_scoring_rules`).
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`); chapter 10, "Scoring
+probabilistic forecasts" (:doc:`/book/part3/10_scoring_rules`).
 """
 
 from __future__ import annotations

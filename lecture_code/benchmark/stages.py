@@ -7,7 +7,7 @@ held at a time (the standard profile's are 640 MB each); a forecaster whose memb
 (:class:`lecture_code.forecasting.forecasters.DivergedForecastError`) is reported as diverged,
 not scored.
 
-Book: chapter 13, "The benchmark".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

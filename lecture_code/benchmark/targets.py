@@ -27,7 +27,7 @@ Each training replicate is judged on its own; a target passes when it passes for
 replicate. A target whose forecaster diverged in a replicate (its rollout overflowed, so it has
 no scores) is not scored there: it fails, with the missing forecaster named in its detail.
 
-Book: chapter 13, "The benchmark".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

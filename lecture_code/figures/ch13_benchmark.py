@@ -8,10 +8,7 @@ Each figure has one panel (or one row of panels) per track. A missing, malformed
 results file, or one made with another seed than the figure's, is an error that names the file
 and the command that regenerates it.
 
-Until chapter 13 is written, the figures are shown as a preview in the overview of Part III.
-
-Book: chapter 13, "The benchmark"; shown for now in the overview of Part III
-(:doc:`/book/part3/00_overview`).
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from lecture_code.plots import benchmark as plots
 from lecture_code.plots.scoring import plot_rank_histogram
 from lecture_code.plots.style import figsize, look
 
-CHAPTER = "book/part3/00_overview"
+CHAPTER = "book/part3/13_benchmark"
 #: The forecasters whose rank histograms are shown (a deterministic forecast has no ranks).
 RANKED = ("oracle", "mc_dropout", "gaussian", "deep_ensemble", "diffusion")
 #: Forecasters left out of the spread-skill figure (no spread, or no forecast skill).

@@ -15,7 +15,7 @@ masks, noise) and training one never shifts another.
 
 Book: chapter 11, "Uncertainty baselines" (:doc:`/book/part3/11_baselines`), section "Training";
 chapter 12, "A diffusion forecaster" (:doc:`/book/part3/12_diffusion_forecaster`); chapter 13,
-"The benchmark".
+"The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ neighbour-pair law, which is why the neighbour term is there.
 and :func:`inflate_spread` makes the deliberately wrong sampler that shows the test's power.
 
 Book: chapter 12, "A diffusion forecaster" (:doc:`/book/part3/12_diffusion_forecaster`), section
-"A two-sample test"; chapter 13, "The benchmark".
+"A two-sample test"; chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 
 References:
     G. J. Székely and M. L. Rizzo, "Testing for equal distributions in high dimension",

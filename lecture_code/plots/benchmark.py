@@ -7,7 +7,7 @@ histograms are drawn by :func:`lecture_code.plots.scoring.plot_rank_histogram`, 
 chapter 10. The figure builders of :mod:`lecture_code.figures.ch13_benchmark` wire them to a
 results file.
 
-Book: chapter 13, "The benchmark".
+Book: chapter 13, "The benchmark" (:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations

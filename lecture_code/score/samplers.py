@@ -24,7 +24,8 @@ them. With ``n_steps`` grid values before the 0, ``ddim``, ``ancestral``, ``eule
 ``predictor_corrector`` cost ``2 n_steps - 1``.
 
 Book: chapter 7, "Samplers" (:doc:`/book/part2/07_samplers`); used by chapter 12, "A diffusion
-forecaster" (:doc:`/book/part3/12_diffusion_forecaster`), and chapter 13, "The benchmark".
+forecaster" (:doc:`/book/part3/12_diffusion_forecaster`), and chapter 13, "The benchmark"
+(:doc:`/book/part3/13_benchmark`).
 """
 
 from __future__ import annotations
