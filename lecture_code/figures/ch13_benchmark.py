@@ -70,6 +70,42 @@ def build_crps(seed: int, style: str) -> Figure:
     return fig
 
 
+#: The scores of :func:`build_scores`, with their names on the axes.
+_SCORES = {"rmse": "RMSE", "quantile_01": "QS 1 %", "quantile_99": "QS 99 %", "variogram": "VS"}
+
+
+@register(
+    "ch13_scores",
+    chapter=CHAPTER,
+    caption="The other scores of every forecaster divided by the oracle's against lead time: "
+    "the RMSE of the ensemble mean, the quantile scores at 1 % and 99 %, and the variogram "
+    "score; top the Gaussian control, bottom the bursty truth. " + _SOURCE,
+)
+def build_scores(seed: int, style: str) -> Figure:
+    results = results_for(seed)
+    tracks = results["tracks"]
+    fig = Figure(figsize=figsize(style, 1.5, 0.6), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(tracks), len(_SCORES), squeeze=False))
+    for row, (track, entry) in zip(axes, tracks.items(), strict=True):
+        models = entry["models"]
+        for ax, (score, label) in zip(row, _SCORES.items(), strict=True):
+            oracle = np.asarray(models["oracle"][score], dtype=float)
+            shown = {
+                n: np.asarray(m[score], dtype=float) / oracle
+                for n, m in models.items()
+                if n not in ("climatology", "oracle") and m.get(score) is not None
+            }
+            plots.plot_crps_ratio(ax, entry["lead_time"], shown, score=label)
+            ax.set_title(f"{track}: {label}", fontsize="small")
+            ax.set_ylim(0.6, 1.6)
+    for ax in axes.flat:  # the titles name the scores; one label per row and column is enough
+        ax.set_ylabel("score / oracle's" if ax in axes[:, 0] else "")
+        ax.set_xlabel("lead time τ" if ax in axes[-1] else "")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize="x-small")
+    return fig
+
+
 @register(
     "ch13_spread_skill",
     chapter=CHAPTER,

@@ -68,14 +68,17 @@ def plot_crps_ratio(
     lead_time: Sequence[float],
     ratio: Mapping[str, Sequence[float]],
     target: float | None = None,
+    score: str = "CRPS",
 ) -> Axes:
-    """CRPS divided by the oracle's against lead time; 1 is the best possible.
+    """A score divided by the oracle's against lead time; 1 is the oracle's level (the best
+    possible for a proper score of the law, such as the CRPS).
 
     Args:
         ax: where to draw.
         lead_time: (L,) lead times.
-        ratio: name -> (L,) CRPS / oracle CRPS.
+        ratio: name -> (L,) score / oracle's score.
         target: draw this level as a dotted line (the benchmark's target), or ``None``.
+        score: the score's name on the axis.
     """
     for name, values in ratio.items():
         ax.plot(lead_time[: len(values)], values, **line_style(name))
@@ -83,7 +86,7 @@ def plot_crps_ratio(
     if target is not None:
         ax.axhline(target, color="k", lw=0.8, ls=":", label=f"target {target:g}")
     ax.set_xlabel("lead time τ (time units)")
-    ax.set_ylabel("CRPS / oracle CRPS")
+    ax.set_ylabel(f"{score} / oracle {score}")
     return ax
 
 
