@@ -17,7 +17,7 @@ last; peak memory is the largest resident set of the kernel and its child proces
 kernel's own high-water mark, and the sum over its children sampled every 50 ms).
 
 A chapter over budget, more than ``--max-minutes`` (5 with ``--threads 1``, as on Binder, else
-the contract's 3) or ``--max-gb`` (1.5 GB), or one whose cells fail, is marked in the table and
+the contract's 3; twice that for chapter 13, see ``TIME_FACTOR``) or ``--max-gb`` (1.5 GB), or one whose cells fail, is marked in the table and
 makes the command exit with status 1. ``--markdown`` prints the table for the README.
 """
 
@@ -53,6 +53,9 @@ THREAD_VARIABLES = (
 MAX_MINUTES = 3.0
 MAX_MINUTES_BINDER = 5.0
 MAX_GB = 1.5
+#: Pages allowed longer, as a multiple of the time budget: chapter 13 runs the whole book profile
+#: of the benchmark cold (its issue allows 6 minutes on 2 cores, twice the 3 of every chapter).
+TIME_FACTOR = {"book/part3/13_benchmark.md": 2.0}
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,9 @@ class ChapterRun:
     def problems(self, max_minutes: float, max_gb: float) -> list[str]:
         """What is wrong with this run: failed, over time, over memory (empty when nothing)."""
         found = [f"failed: {self.error}"] if self.error else []
-        if self.wall > 60 * max_minutes:
-            found.append(f"over {max_minutes:g} min")
+        limit = max_minutes * TIME_FACTOR.get(self.name, 1.0)
+        if self.wall > 60 * limit:
+            found.append(f"over {limit:g} min")
         if self.peak_gb > max_gb:
             found.append(f"over {max_gb:g} GB")
         return found

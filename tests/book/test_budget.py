@@ -86,3 +86,14 @@ def test_a_page_without_code_is_not_timed(tmp_path):
     assert (run.cells, run.wall, run.error) == (0, 0.0, None)
     assert "| [Prose](" in budget.markdown_table([run], 5, 1.5)
     assert "no code cells" in budget.markdown_table([run], 5, 1.5)
+
+
+def test_chapter_13_has_twice_the_time_and_no_more_memory():
+    chapter_13 = budget.ROOT / "book" / "part3" / "13_benchmark.md"
+    assert budget.TIME_FACTOR == {"book/part3/13_benchmark.md": 2.0}
+    run = budget.ChapterRun(chapter_13, "13. The benchmark", wall=300.0, peak_gb=1.6)
+    assert run.problems(max_minutes=3, max_gb=1.5) == ["over 1.5 GB"]
+    slow = budget.ChapterRun(chapter_13, "13. The benchmark", wall=361.0, peak_gb=1.0)
+    assert slow.problems(max_minutes=3, max_gb=1.5) == ["over 6 min"]
+    other = budget.ChapterRun(budget.ROOT / "book" / "x.md", "X", wall=300.0, peak_gb=1.0)
+    assert other.problems(max_minutes=3, max_gb=1.5) == ["over 3 min"]
