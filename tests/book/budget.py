@@ -17,8 +17,9 @@ last; peak memory is the largest resident set of the kernel and its child proces
 kernel's own high-water mark, and the sum over its children sampled every 50 ms).
 
 A chapter over budget, more than ``--max-minutes`` (5 with ``--threads 1``, as on Binder, else
-the contract's 3; twice that for chapter 13, see ``TIME_FACTOR``) or ``--max-gb`` (1.5 GB), or one whose cells fail, is marked in the table and
-makes the command exit with status 1. ``--markdown`` prints the table for the README.
+the contract's 3; twice that for chapter 13, see ``TIME_FACTOR``) or ``--max-gb`` (1.5 GB), or
+one whose cells fail, is marked in the table and makes the command exit with status 1.
+``--markdown`` prints the table for the README.
 """
 
 from __future__ import annotations
