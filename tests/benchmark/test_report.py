@@ -15,6 +15,7 @@ import pytest
 from lecture_code.benchmark.report import (
     cost_table,
     largest_score_difference,
+    largest_standardised_difference,
     live_results,
     provenance_table,
     scorecard_table,
@@ -61,6 +62,26 @@ def test_runs_of_other_shape_are_infinitely_apart(book):
     assert largest_score_difference(book, not_finite) == math.inf
     one_track = {"tracks": {track: book["tracks"][track]}}
     assert largest_score_difference(book, one_track) == math.inf
+
+
+def test_the_standardised_difference_is_in_halves_of_the_interval(book):
+    assert largest_standardised_difference(book, copy.deepcopy(book)) == 0.0
+    track, name = _first_scored(book)
+    scores = book["tracks"][track]["models"][name]
+    low, high = scores["crps_ci"][0]
+    other = copy.deepcopy(book)
+    # moved by a quarter of the interval's width: half its half-width
+    other["tracks"][track]["models"][name]["crps"][0] += (high - low) / 4
+    assert largest_standardised_difference(other, book) == pytest.approx(0.5, rel=1e-9)
+    missing = copy.deepcopy(book)
+    del missing["tracks"][track]["models"][name]
+    assert largest_standardised_difference(book, missing) == math.inf
+
+
+def test_the_held_out_run_lies_outside_the_committed_intervals(book):
+    # other test states: a run that is not this one, and the measure sees it
+    held = load_results(results_file("book", 1))
+    assert largest_standardised_difference(held, book) > 1.0
 
 
 def test_the_targets_table_has_a_row_per_target_and_a_cell_per_file(book):
