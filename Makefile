@@ -16,7 +16,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 BOOK_HTML := _build/html
 JB_FLAGS := --builder html -W -n --keep-going
 # The cell timeout guards against a hung kernel, as in _config.yml; the budget is `make budget`'s.
-PYTEST_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+PYTEST_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=1200
 
 .PHONY: help setup chromium book html test unit lint figures budget benchmark benchmark-standard clean
 
